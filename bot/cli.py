@@ -1,0 +1,122 @@
+"""``liuyan``: the console entry point (CONTRACT §1).
+
+Bad input ends with one clear line and a non-zero exit, never a trace: a config error names its key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from bot.config import ConfigError, format_error, load_config
+
+EXIT_CONFIG = 2
+EXIT_USAGE = 2
+EXIT_RUNTIME = 1
+
+
+def _parse_now(value: str | None, tz) -> datetime | None:  # type: ignore[no-untyped-def]
+    if value is None:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"liuyan: --now: not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liuyan", description="网民留言办理机器人 · citizens' messages bot")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the service: bot + intake API + scheduler")
+    run.add_argument("--config", required=True, help="path of liuyan.toml")
+
+    sweep = sub.add_parser("sweep", help="one pass of all time-driven work as of NOW, then exit")
+    sweep.add_argument("--config", required=True)
+    sweep.add_argument("--now", help="ISO 8601 instant (default: the current time)")
+    sweep.add_argument("--no-send", action="store_true", help="queue only; the running service sends")
+
+    digest = sub.add_parser("digest", help="build the weekly or monthly report")
+    digest.add_argument("period", choices=["weekly", "monthly"])
+    digest.add_argument("--config", required=True)
+    digest.add_argument("--now", help="ISO 8601 instant the report is made at")
+    digest.add_argument("--send", action="store_true", help="send it to the leaders' chat")
+    digest.add_argument("--out", help="write the full report as HTML to this file")
+
+    demo = sub.add_parser("demo", help="everything offline: Bot API stand-in, sample data, web chat")
+    demo.add_argument("--port", type=int, default=8000, help="port of the demo's web page (default 8000)")
+    demo.add_argument("--dir", default="liuyan-demo", help="folder for the demo's config and database")
+    demo.add_argument("--speed", type=float, default=1.0, help="how fast the scenario runs (2 = twice)")
+    demo.add_argument("--duration", type=float, default=None,
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("--config", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(port=args.port, folder=Path(args.dir), speed=args.speed,
+                                        duration=args.duration))
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(format_error(err), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0
+    try:
+        return _dispatch(args, config)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - one clear line for the operator, the trace in the log
+        logging.getLogger("liuyan").debug("failed", exc_info=True)
+        print(f"liuyan: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return EXIT_RUNTIME
+
+
+def _dispatch(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
+    from bot.services import Services
+
+    if args.command == "db":
+        Services.create(config).db.dispose()
+        print("database schema is up to date")
+        return 0
+    if args.command == "run":
+        from bot.service import Service
+
+        asyncio.run(Service.create(config).run_forever())
+        return 0
+    if args.command == "sweep":
+        from scheduler.cli import run_sweep
+
+        return asyncio.run(run_sweep(config, _parse_now(args.now, config.schedule.tz), send=not args.no_send))
+    if args.command == "digest":
+        from scheduler.cli import run_digest
+
+        return asyncio.run(run_digest(config, args.period, _parse_now(args.now, config.schedule.tz),
+                                      send=args.send, out=args.out))
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

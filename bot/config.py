@@ -1,0 +1,979 @@
+"""The deployment's configuration: loading, defaults, validation and environment overrides.
+
+The config file is the one place a deployer states who is who (regions, their chats, the officer
+roster) and how the service behaves. A typo there in a government deployment must not pass
+silently: a message routed to the wrong chat or a supervisor without rights is worse than a refusal
+to start. So this module reads the TOML into frozen dataclasses and refuses anything it does not
+understand, with one :class:`ConfigError` naming the exact key at fault
+(``officers[2].region: unknown region '620999'``), which the CLI prints as one line and exits.
+
+Secrets may come from the environment instead of the file (``LIUYAN_TELEGRAM_TOKEN``,
+``LIUYAN_API_TOKEN``, ``LIUYAN_DATABASE_URL``), so a config file can be committed without them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, TypeVar
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "ApiConfig",
+    "ChatConfig",
+    "Config",
+    "ConfigError",
+    "DatabaseConfig",
+    "DeadlinesConfig",
+    "ENV_API_TOKEN",
+    "ENV_DATABASE_URL",
+    "ENV_TELEGRAM_TOKEN",
+    "OfficerConfig",
+    "RegionConfig",
+    "RemindersConfig",
+    "ScheduleConfig",
+    "SensitivityCategoryConfig",
+    "TelegramConfig",
+    "TriageConfig",
+    "format_error",
+    "load_config",
+    "parse_config",
+    "parse_reminder_offset",
+]
+
+ENV_TELEGRAM_TOKEN = "LIUYAN_TELEGRAM_TOKEN"
+ENV_API_TOKEN = "LIUYAN_API_TOKEN"
+ENV_DATABASE_URL = "LIUYAN_DATABASE_URL"
+
+LANGUAGES = ("zh", "en")
+ROLES = ("officer", "supervisor", "leader")
+MODES = ("polling", "webhook")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NAMES = {
+    "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
+    "friday": "fri", "saturday": "sat", "sunday": "sun",
+}
+ALL_REGIONS = "*"  # an officer's region meaning "the provincial office: every region"
+
+# Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ -.
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# A reminder before the deadline: "50%" of the allowed time (1-99), "1wd" working days,
+# "2h" hours, "30m" minutes.
+_REMINDER_RE = re.compile(r"^(?:(?P<pct>[1-9][0-9]?)%|(?P<n>[1-9][0-9]*)(?P<unit>wd|h|m))$")
+_TIME_RE = re.compile(r"^(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})$")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class ConfigError(Exception):
+    """A config problem, as one line naming the key at fault.
+
+    ``key`` is a path such as ``telegram.token``, ``regions[1].chat_id`` or ``officers[0].role``
+    (or the file's path when it cannot be read, or ``toml`` when it is not valid TOML), so the
+    deployer knows exactly which line to fix; ``str(err) == f"{key}: {message}"``.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(key, message)
+        self.key = key
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+def format_error(err: ConfigError) -> str:
+    """The one line the CLI prints before exiting non-zero."""
+    return f"config error: {err.key}: {err.message}"
+
+
+# --------------------------------------------------------------------------------------------
+# The config's shape
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """How to reach the Bot API and how updates arrive (long polling or a webhook)."""
+
+    token: str
+    api_url: str = "https://api.telegram.org/bot"  # the token is appended, as PTB's base_url
+    mode: str = "polling"  # "polling" | "webhook"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    poll_timeout: int = 30
+    request_timeout: float = 20.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Where the truth lives; PostgreSQL URLs are normalised to the installed psycopg 3 driver."""
+
+    url: str = "sqlite:///liuyan.db"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The intake HTTP API (bearer token on every /api/ call)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: str = ""
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1000
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The clock of the deployment: its timezone, office and quiet hours, report times."""
+
+    timezone: str = "Asia/Shanghai"
+    tick_seconds: int = 60
+    office_start: time = time(9, 0)
+    office_end: time = time(18, 0)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    weekly_day: str = "mon"  # mon..sun
+    weekly_time: time = time(9, 0)
+    monthly_day: int = 1  # 1..28, so every month has it
+    monthly_time: time = time(9, 0)
+    overdue_repeat_time: time = time(9, 30)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The timezone as a tzinfo (ZoneInfo caches instances, so this is cheap)."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    """Working-day deadlines as published local practice sets them."""
+
+    ordinary_days: int = 5
+    complex_days: int = 10
+    max_extension_days: int = 15
+    supervised_factor: float = 0.5  # a supervised (督办) item's remaining time is multiplied by this
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    """When officers are nudged: unclaimed items, and before each deadline."""
+
+    unclaimed_after_minutes: int = 120
+    before_deadline: tuple[str, ...] = ("50%", "1wd", "2h")  # see parse_reminder_offset
+    quiet_for_urgent: bool = False  # True: urgent reminders also wait out quiet hours
+
+
+@dataclass(frozen=True)
+class SensitivityCategoryConfig:
+    """One category of sensitive content (e.g. mass incidents) with its terms and weight."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    terms: tuple[str, ...]
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    """Overrides for triage; ``None`` everywhere means "use the built-in defaults"."""
+
+    urgent_terms: tuple[str, ...] | None = None
+    complex_terms: tuple[str, ...] | None = None
+    sensitivity_threshold: float | None = None
+    sensitivity_categories: tuple[SensitivityCategoryConfig, ...] | None = None
+    exclusions: tuple[str, ...] | None = None
+    warning_count: int = 5  # early warning: N similar messages about one place ...
+    warning_window_hours: int = 24  # ... within this many hours
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    """A group chat known by its Telegram chat id (the leaders' chat, the desk)."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """A region: its code, name, group chat, and the place names inside it used for routing."""
+
+    code: str
+    name: str
+    chat_id: int
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OfficerConfig:
+    """A person in the roster; anyone not here acts on nothing."""
+
+    user_id: int
+    name: str
+    region: str  # a region code, or "*" for the provincial office
+    role: str = "officer"  # officer | supervisor | leader
+    language: str | None = None  # None: the deployment's language
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole deployment's configuration, validated."""
+
+    telegram: TelegramConfig
+    database: DatabaseConfig
+    api: ApiConfig
+    schedule: ScheduleConfig
+    leaders: ChatConfig
+    desk: ChatConfig
+    regions: tuple[RegionConfig, ...]
+    officers: tuple[OfficerConfig, ...]
+    deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    language: str = "zh"  # the deployment's language for group chats
+    source_path: Path | None = None
+
+    def region(self, code: str | None) -> RegionConfig | None:
+        """The region with exactly this code, or None."""
+        if code is None:
+            return None
+        for region in self.regions:
+            if region.code == code:
+                return region
+        return None
+
+    def officer(self, user_id: int | None) -> OfficerConfig | None:
+        """The roster entry for this Telegram user id, or None (not in the roster)."""
+        if user_id is None:
+            return None
+        for officer in self.officers:
+            if officer.user_id == user_id:
+                return officer
+        return None
+
+    def lookup_region(self, value: str | None) -> RegionConfig | None:
+        """The region a whole string names: its code, name or one of its aliases.
+
+        Used where a person or client names a region (``/route 12 兰州``, the API's ``region``
+        field). Case-insensitive and whitespace-trimmed; validation guarantees no string names
+        two regions, so the answer is unambiguous.
+        """
+        if value is None:
+            return None
+        wanted = _norm(value)
+        if not wanted:
+            return None
+        for region in self.regions:
+            if wanted in {_norm(region.code), _norm(region.name), *(_norm(a) for a in region.aliases)}:
+                return region
+        return None
+
+    def region_for_chat(self, chat_id: int | None) -> RegionConfig | None:
+        """The region whose group chat this is, or None (validation keeps chats one-to-one)."""
+        for region in self.regions:
+            if region.chat_id == chat_id:
+                return region
+        return None
+
+
+def parse_reminder_offset(spec: str) -> tuple[str, int]:
+    """Split a ``reminders.before_deadline`` entry into (unit, number).
+
+    ``"50%"`` -> ``("%", 50)`` (a share, 1-99, of the item's allowed time), ``"1wd"`` ->
+    ``("wd", 1)`` working days, ``"2h"`` -> ``("h", 2)`` hours, ``"30m"`` -> ``("m", 30)``
+    minutes. Raises ValueError for anything else. The same regex validates the config, so every
+    entry of a loaded config parses and the scheduler needs no error path of its own.
+    """
+    match = _REMINDER_RE.match(spec.strip()) if isinstance(spec, str) else None
+    if match is None:
+        raise ValueError(f"not a reminder offset: {spec!r}")
+    if match.group("pct"):
+        return "%", int(match.group("pct"))
+    return match.group("unit"), int(match.group("n"))
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, parse and validate the TOML file at ``path``; ``env`` defaults to ``os.environ``.
+
+    Every failure, including a missing file or broken TOML, is a :class:`ConfigError`, so the CLI
+    has one thing to catch and print.
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(path), "config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        # utf-8-sig: editors on Windows like to write a BOM, which tomllib would reject.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("toml", f"{path} is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("toml", f"{exc} in {path}") from None
+    return parse_config(data, env=env, source_path=Path(os.path.abspath(p)))
+
+
+def parse_config(
+    data: dict[str, Any],
+    env: Mapping[str, str] | None = None,
+    source_path: str | os.PathLike[str] | None = None,
+) -> Config:
+    """Validate an already-parsed TOML document (tests, the demo) into a :class:`Config`."""
+    if env is None:
+        env = os.environ
+    if not isinstance(data, dict):
+        raise ConfigError("toml", "the config must be a TOML table at the top level")
+    _check_keys(data, "", _TOP_KEYS)
+
+    telegram = _parse_telegram(_section(data, "telegram"), env)
+    database = _parse_database(_section(data, "database"), env)
+    api = _parse_api(_section(data, "api"), env)
+    schedule = _parse_schedule(_section(data, "schedule"))
+    leaders = _parse_chat(data, "leaders")
+    desk = _parse_chat(data, "desk")
+    regions = _parse_regions(data, leaders, desk)
+    officers = _parse_officers(data, regions)
+    deadlines = _parse_deadlines(_section(data, "deadlines"))
+    reminders = _parse_reminders(_section(data, "reminders"))
+    triage = _parse_triage(_section(data, "triage"))
+    language = _parse_language(data)
+
+    return Config(
+        telegram=telegram,
+        database=database,
+        api=api,
+        schedule=schedule,
+        leaders=leaders,
+        desk=desk,
+        regions=regions,
+        officers=officers,
+        deadlines=deadlines,
+        reminders=reminders,
+        triage=triage,
+        language=language,
+        source_path=Path(source_path) if source_path is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+_TOP_KEYS = (
+    "telegram", "database", "api", "schedule", "leaders", "desk", "regions", "officers",
+    "deadlines", "reminders", "triage", "language", "bot",
+)
+_TELEGRAM_KEYS = (
+    "token", "api_url", "mode", "webhook_url", "webhook_secret", "webhook_path",
+    "poll_timeout", "request_timeout",
+)
+_DATABASE_KEYS = ("url",)
+_API_KEYS = ("host", "port", "token", "max_body_bytes", "max_batch")
+_SCHEDULE_KEYS = (
+    "timezone", "tick_seconds", "office_start", "office_end", "quiet_start", "quiet_end",
+    "weekly_day", "weekly_time", "monthly_day", "monthly_time", "overdue_repeat_time",
+)
+_CHAT_KEYS = ("chat_id",)
+_REGION_KEYS = ("code", "name", "chat_id", "aliases")
+_OFFICER_KEYS = ("user_id", "name", "region", "role", "language")
+_DEADLINE_KEYS = ("ordinary_days", "complex_days", "max_extension_days", "supervised_factor")
+_REMINDER_KEYS = ("unclaimed_after_minutes", "before_deadline", "quiet_for_urgent")
+_TRIAGE_KEYS = (
+    "urgent_terms", "complex_terms", "sensitivity_threshold", "sensitivity_categories",
+    "exclusions", "warning_count", "warning_window_hours",
+)
+_CATEGORY_KEYS = ("key", "name_zh", "name_en", "terms", "weight")
+_BOT_KEYS = ("language",)
+
+
+def _parse_telegram(sec: _Section, env: Mapping[str, str]) -> TelegramConfig:
+    d = TelegramConfig(token="")
+    file_token = sec.opt("token", _str, None)
+    token = _env(env, ENV_TELEGRAM_TOKEN) or file_token
+    if not token:
+        raise ConfigError(
+            sec.key("token"), f"required (or set the environment variable {ENV_TELEGRAM_TOKEN})"
+        )
+    if any(c.isspace() for c in token) or "/" in token:
+        where = ENV_TELEGRAM_TOKEN if _env(env, ENV_TELEGRAM_TOKEN) else sec.key("token")
+        # The token becomes part of every request URL; a space or slash breaks it silently.
+        raise ConfigError(where, "a bot token has no spaces or slashes (it looks like 123456:ABC...)")
+
+    api_url = sec.opt("api_url", _str, d.api_url)
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(sec.key("api_url"), f"must start with http:// or https://, got {api_url!r}")
+
+    mode = sec.opt("mode", _choice(MODES), d.mode)
+
+    webhook_url = sec.opt("webhook_url", _str, None)
+    if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            sec.key("webhook_url"), f"must start with https:// (or http://), got {webhook_url!r}"
+        )
+    webhook_secret = sec.opt("webhook_secret", _str_raw, None)
+    if webhook_secret is not None and not _WEBHOOK_SECRET_RE.match(webhook_secret):
+        raise ConfigError(
+            sec.key("webhook_secret"),
+            "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule for secret_token)",
+        )
+    if mode == "webhook":
+        if webhook_url is None:
+            raise ConfigError(sec.key("webhook_url"), "required when mode = \"webhook\"")
+        if webhook_secret is None:
+            raise ConfigError(sec.key("webhook_secret"), "required when mode = \"webhook\"")
+
+    webhook_path = sec.opt("webhook_path", _str, d.webhook_path)
+    if not webhook_path.startswith("/"):
+        raise ConfigError(sec.key("webhook_path"), f"must start with '/', got {webhook_path!r}")
+
+    poll_timeout = sec.opt("poll_timeout", _int_range(0, 3600), d.poll_timeout)
+    request_timeout = sec.opt("request_timeout", _positive_float, d.request_timeout)
+    return TelegramConfig(
+        token=token,
+        api_url=api_url,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_path=webhook_path,
+        poll_timeout=poll_timeout,
+        request_timeout=request_timeout,
+    )
+
+
+def _parse_database(sec: _Section, env: Mapping[str, str]) -> DatabaseConfig:
+    file_url = sec.opt("url", _str, DatabaseConfig().url)
+    env_url = _env(env, ENV_DATABASE_URL)
+    url = env_url or file_url
+    origin = f" (set by {ENV_DATABASE_URL})" if env_url else ""
+    return DatabaseConfig(url=_normalise_db_url(url, sec.key("url"), origin))
+
+
+def _normalise_db_url(url: str, key: str, origin: str) -> str:
+    """Accept SQLite and PostgreSQL URLs, pointing PostgreSQL at psycopg 3 (the installed driver).
+
+    SQLAlchemy reads a plain ``postgresql://`` as psycopg2, which is not installed, and rejects
+    ``postgres://`` (the form Heroku-style hosts hand out); both are rewritten so they just work.
+    A relative SQLite path stays as written: it is relative to the current directory.
+    """
+    if url.startswith("sqlite://"):
+        return url
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        if scheme in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
+        if scheme == "postgresql+psycopg":
+            return url
+        if scheme.startswith("postgresql+"):
+            raise ConfigError(
+                key,
+                f"driver {scheme.partition('+')[2]!r} is not installed; use postgresql:// "
+                f"or postgresql+psycopg://{origin}",
+            )
+    raise ConfigError(
+        key, f"must start with sqlite:// or postgresql://, got {_redact_url(url)!r}{origin}"
+    )
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a URL before it goes into an error message (and so into logs)."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _parse_api(sec: _Section, env: Mapping[str, str]) -> ApiConfig:
+    d = ApiConfig()
+    host = sec.opt("host", _str, d.host)
+    port = sec.opt("port", _int_range(0, 65535), d.port)
+    file_token = sec.opt("token", _str, None)
+    token = _env(env, ENV_API_TOKEN) or file_token
+    if not token:
+        raise ConfigError(sec.key("token"), f"required (or set the environment variable {ENV_API_TOKEN})")
+    max_body = sec.opt("max_body_bytes", _int_range(1, None), d.max_body_bytes)
+    max_batch = sec.opt("max_batch", _int_range(1, None), d.max_batch)
+    return ApiConfig(host=host, port=port, token=token, max_body_bytes=max_body, max_batch=max_batch)
+
+
+def _parse_schedule(sec: _Section) -> ScheduleConfig:
+    d = ScheduleConfig()
+    timezone = sec.opt("timezone", _str, d.timezone)
+    try:
+        ZoneInfo(timezone)
+    except Exception:  # ZoneInfoNotFoundError (a KeyError), ValueError, OSError on odd paths
+        raise ConfigError(
+            sec.key("timezone"), f"unknown timezone {timezone!r}; use an IANA name such as 'Asia/Shanghai'"
+        ) from None
+    office_start = sec.opt("office_start", _time, d.office_start)
+    office_end = sec.opt("office_end", _time, d.office_end)
+    if office_end <= office_start:
+        raise ConfigError(
+            sec.key("office_end"),
+            f"must be later than office_start ({office_start:%H:%M}), got {office_end:%H:%M}",
+        )
+    return ScheduleConfig(
+        timezone=timezone,
+        tick_seconds=sec.opt("tick_seconds", _int_range(1, 86400), d.tick_seconds),
+        office_start=office_start,
+        office_end=office_end,
+        quiet_start=sec.opt("quiet_start", _time, d.quiet_start),
+        quiet_end=sec.opt("quiet_end", _time, d.quiet_end),
+        weekly_day=sec.opt("weekly_day", _weekday, d.weekly_day),
+        weekly_time=sec.opt("weekly_time", _time, d.weekly_time),
+        monthly_day=sec.opt("monthly_day", _int_range(1, 28), d.monthly_day),
+        monthly_time=sec.opt("monthly_time", _time, d.monthly_time),
+        overdue_repeat_time=sec.opt("overdue_repeat_time", _time, d.overdue_repeat_time),
+    )
+
+
+def _parse_chat(data: dict[str, Any], name: str) -> ChatConfig:
+    sec = _section(data, name)
+    chat_id = sec.req("chat_id", _chat_id)
+    return ChatConfig(chat_id=chat_id)
+
+
+def _parse_regions(
+    data: dict[str, Any], leaders: ChatConfig, desk: ChatConfig
+) -> tuple[RegionConfig, ...]:
+    tables = _array_of_tables(data, "regions", "regions")
+    if not tables:
+        raise ConfigError("regions", "at least one region is required ([[regions]] with code, name, chat_id)")
+    regions: list[RegionConfig] = []
+    # Every string that names a region (code, name, alias), normalised, -> (region index, key).
+    # Routing and /route look regions up by any of these, so one string naming two regions
+    # would make routing depend on list order: refuse it here instead.
+    names: dict[str, tuple[int, str]] = {}
+    chats: dict[int, str] = {
+        leaders.chat_id: "the leaders' chat (leaders.chat_id)",
+        desk.chat_id: "the desk chat (desk.chat_id)",
+    }
+
+    for i, table in enumerate(tables):
+        sec = _Section(table, f"regions[{i}]")
+        sec.check_keys(_REGION_KEYS)
+        code = sec.req("code", _str)
+        if code == ALL_REGIONS:
+            raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
+        name = sec.req("name", _str)
+        chat_id = sec.req("chat_id", _chat_id)
+        aliases = sec.opt("aliases", _str_list, ())
+
+        for j, prev in enumerate(regions):
+            if prev.code == code:
+                raise ConfigError(sec.key("code"), f"duplicate region code {code!r} (also regions[{j}])")
+        if chat_id in chats:
+            raise ConfigError(
+                sec.key("chat_id"),
+                f"chat {chat_id} is already {chats[chat_id]}; each region needs its own group chat",
+            )
+        chats[chat_id] = f"the chat of region {code} ({sec.key('chat_id')})"
+
+        own = [(sec.key("code"), code), (sec.key("name"), name)]
+        own += [(sec.key(f"aliases[{k}]"), a) for k, a in enumerate(aliases)]
+        for key, value in own:
+            n = _norm(value)
+            if n in names and names[n][0] != i:
+                j, other_key = names[n]
+                raise ConfigError(
+                    key,
+                    f"{value!r} already names region {regions[j].code} ({regions[j].name}) at "
+                    f"{other_key}; a name that points to two regions is ambiguous",
+                )
+            names.setdefault(n, (i, key))
+        regions.append(RegionConfig(code=code, name=name, chat_id=chat_id, aliases=aliases))
+    return tuple(regions)
+
+
+def _parse_officers(data: dict[str, Any], regions: tuple[RegionConfig, ...]) -> tuple[OfficerConfig, ...]:
+    tables = _array_of_tables(data, "officers", "officers")
+    codes = {r.code for r in regions}
+    officers: list[OfficerConfig] = []
+    seen: dict[int, int] = {}
+    for i, table in enumerate(tables):
+        sec = _Section(table, f"officers[{i}]")
+        sec.check_keys(_OFFICER_KEYS)
+        user_id = sec.req("user_id", _user_id)
+        if user_id in seen:
+            raise ConfigError(
+                sec.key("user_id"), f"duplicate user id {user_id} (also officers[{seen[user_id]}])"
+            )
+        seen[user_id] = i
+        name = sec.req("name", _str)
+        region = sec.req("region", _str)
+        if region != ALL_REGIONS and region not in codes:
+            hint = ""
+            for r in regions:
+                if _norm(region) in {_norm(r.code), _norm(r.name), *(_norm(a) for a in r.aliases)}:
+                    hint = f"; use its code {r.code!r}"
+                    break
+            else:
+                hint = f"; known: {', '.join(sorted(codes))}, or '*' for the provincial office"
+            raise ConfigError(sec.key("region"), f"unknown region {region!r}{hint}")
+        role = sec.opt("role", _choice(ROLES), "officer")
+        language = sec.opt("language", _choice(LANGUAGES), None)
+        officers.append(OfficerConfig(user_id=user_id, name=name, region=region, role=role, language=language))
+    return tuple(officers)
+
+
+def _parse_deadlines(sec: _Section) -> DeadlinesConfig:
+    d = DeadlinesConfig()
+    ordinary = sec.opt("ordinary_days", _int_range(1, 365), d.ordinary_days)
+    complex_days = sec.opt("complex_days", _int_range(1, 365), d.complex_days)
+    if complex_days < ordinary:
+        raise ConfigError(
+            sec.key("complex_days"), f"must not be shorter than ordinary_days ({ordinary}), got {complex_days}"
+        )
+    factor = sec.opt("supervised_factor", _positive_float, d.supervised_factor)
+    if factor > 1:
+        raise ConfigError(
+            sec.key("supervised_factor"),
+            f"must be more than 0 and at most 1 (supervision shortens the time left), got {factor}",
+        )
+    return DeadlinesConfig(
+        ordinary_days=ordinary,
+        complex_days=complex_days,
+        max_extension_days=sec.opt("max_extension_days", _int_range(0, 365), d.max_extension_days),
+        supervised_factor=factor,
+    )
+
+
+def _parse_reminders(sec: _Section) -> RemindersConfig:
+    d = RemindersConfig()
+    before = sec.opt("before_deadline", _str_list, d.before_deadline)
+    for k, entry in enumerate(before):
+        if not _REMINDER_RE.match(entry):
+            raise ConfigError(
+                sec.key(f"before_deadline[{k}]"),
+                f"{entry!r} is not a reminder offset; use \"50%\" (1-99% of the time left), "
+                "\"1wd\" (working days), \"2h\" (hours) or \"30m\" (minutes)",
+            )
+    return RemindersConfig(
+        unclaimed_after_minutes=sec.opt(
+            "unclaimed_after_minutes", _int_range(1, None), d.unclaimed_after_minutes
+        ),
+        before_deadline=before,
+        quiet_for_urgent=sec.opt("quiet_for_urgent", _bool, d.quiet_for_urgent),
+    )
+
+
+def _parse_triage(sec: _Section) -> TriageConfig:
+    d = TriageConfig()
+    threshold = sec.opt("sensitivity_threshold", _nonnegative_float, None)
+    categories: tuple[SensitivityCategoryConfig, ...] | None = None
+    if "sensitivity_categories" in sec.data:
+        tables = _array_of_tables(sec.data, "sensitivity_categories", sec.key("sensitivity_categories"))
+        cats: list[SensitivityCategoryConfig] = []
+        for i, table in enumerate(tables):
+            csec = _Section(table, sec.key(f"sensitivity_categories[{i}]"))
+            csec.check_keys(_CATEGORY_KEYS)
+            key = csec.req("key", _str)
+            for j, prev in enumerate(cats):
+                if prev.key == key:
+                    raise ConfigError(
+                        csec.key("key"), f"duplicate category key {key!r} (also sensitivity_categories[{j}])"
+                    )
+            name_zh = csec.opt("name_zh", _str, key)
+            name_en = csec.opt("name_en", _str, name_zh)
+            terms = csec.req("terms", _str_list)
+            weight = csec.opt("weight", _nonnegative_float, 1.0)
+            cats.append(SensitivityCategoryConfig(key=key, name_zh=name_zh, name_en=name_en, terms=terms, weight=weight))
+        categories = tuple(cats)
+    return TriageConfig(
+        urgent_terms=sec.opt("urgent_terms", _str_list, None),
+        complex_terms=sec.opt("complex_terms", _str_list, None),
+        sensitivity_threshold=threshold,
+        sensitivity_categories=categories,
+        exclusions=sec.opt("exclusions", _str_list, None),
+        warning_count=sec.opt("warning_count", _int_range(1, None), d.warning_count),
+        warning_window_hours=sec.opt("warning_window_hours", _int_range(1, None), d.warning_window_hours),
+    )
+
+
+def _parse_language(data: dict[str, Any]) -> str:
+    """The top-level ``language``, or ``[bot] language``; both may be given only if they agree."""
+    top = _Section(data, "").opt("language", _choice(LANGUAGES), None)
+    bot_sec = _section(data, "bot")
+    in_bot = bot_sec.opt("language", _choice(LANGUAGES), None)
+    if top is not None and in_bot is not None and top != in_bot:
+        raise ConfigError(bot_sec.key("language"), f"{in_bot!r} contradicts the top-level language = {top!r}")
+    return top or in_bot or "zh"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: sections, keys, types
+# --------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _Section:
+    """One TOML table plus its key path, so every error can name ``section.key`` exactly."""
+
+    def __init__(self, data: dict[str, Any], path: str) -> None:
+        self.data = data
+        self.path = path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def check_keys(self, allowed: tuple[str, ...]) -> None:
+        _check_keys(self.data, self.path, allowed)
+
+    def req(self, name: str, conv: Callable[[Any, str], T]) -> T:
+        if name not in self.data:
+            raise ConfigError(self.key(name), "required")
+        return conv(self.data[name], self.key(name))
+
+    def opt(self, name: str, conv: Callable[[Any, str], T], default: Any) -> Any:
+        if name not in self.data:
+            return default
+        return conv(self.data[name], self.key(name))
+
+
+_SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "telegram": _TELEGRAM_KEYS,
+    "database": _DATABASE_KEYS,
+    "api": _API_KEYS,
+    "schedule": _SCHEDULE_KEYS,
+    "leaders": _CHAT_KEYS,
+    "desk": _CHAT_KEYS,
+    "deadlines": _DEADLINE_KEYS,
+    "reminders": _REMINDER_KEYS,
+    "triage": _TRIAGE_KEYS,
+    "bot": _BOT_KEYS,
+}
+
+
+def _section(data: dict[str, Any], name: str) -> _Section:
+    """The table ``[name]`` (empty when absent), its keys checked against what we understand."""
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        if isinstance(value, list):
+            raise ConfigError(name, f"expected one table [{name}], not an array of tables [[{name}]]")
+        raise ConfigError(name, f"expected a table [{name}], got {_describe(value)}")
+    sec = _Section(value, name)
+    sec.check_keys(_SECTION_KEYS[name])
+    return sec
+
+
+def _array_of_tables(data: dict[str, Any], name: str, key: str) -> list[dict[str, Any]]:
+    value = data.get(name, [])
+    if isinstance(value, dict):
+        raise ConfigError(
+            key, f"expected an array of tables: write [[{_toml_header(key)}]] for each entry"
+        )
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected an array of tables, got {_describe(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{key}[{i}]", f"expected a table, got {_describe(item)}")
+    return value
+
+
+def _toml_header(key: str) -> str:
+    """``triage.sensitivity_categories`` -> the header a deployer writes for it."""
+    return re.sub(r"\[\d+\]", "", key)
+
+
+def _check_keys(data: dict[str, Any], path: str, allowed: tuple[str, ...]) -> None:
+    """Refuse keys we do not understand: in a government deployment a typo must not pass silently."""
+    for name in data:
+        if name in allowed:
+            continue
+        key = f"{path}.{name}" if path else name
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        else:
+            hint = f"known keys here: {', '.join(allowed)}"
+        raise ConfigError(key, f"unknown key; {hint}")
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    """An environment override, or None when unset or empty (an empty value overrides nothing)."""
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _norm(value: str) -> str:
+    return value.strip().casefold()
+
+
+_TYPE_NAMES = {
+    bool: "a boolean", int: "an integer", float: "a decimal number", str: "a string",
+    list: "an array", dict: "a table", time: "a time",
+}
+
+
+def _describe(value: Any) -> str:
+    kind = _TYPE_NAMES.get(type(value), type(value).__name__)
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{kind} ({text})"
+
+
+def _str_raw(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a string, got {_describe(value)}")
+    return value
+
+
+def _str(value: Any, key: str) -> str:
+    """A non-empty string, trimmed: stray spaces around a name would only break matching."""
+    if not isinstance(value, str):
+        # A region code written as a bare number (code = 620100) is the likely slip here.
+        quoted = (
+            f"; write it in quotes: \"{value}\""
+            if key.endswith(".code") and isinstance(value, int) and not isinstance(value, bool)
+            else ""
+        )
+        raise ConfigError(key, f"expected a string, got {_describe(value)}{quoted}")
+    value = value.strip()
+    if not value:
+        raise ConfigError(key, "must not be empty")
+    return value
+
+
+def _str_list(value: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected an array of strings, got {_describe(value)}")
+    return tuple(_str(item, f"{key}[{i}]") for i, item in enumerate(value))
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _int(value: Any, key: str) -> int:
+    # bool is a subclass of int in Python; `port = true` is a mistake, not the number 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected an integer, got {_describe(value)}")
+    return value
+
+
+def _int_range(lo: int | None, hi: int | None) -> Callable[[Any, str], int]:
+    def conv(value: Any, key: str) -> int:
+        n = _int(value, key)
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            if hi is None:
+                raise ConfigError(key, f"must be at least {lo}, got {n}")
+            raise ConfigError(key, f"must be between {lo} and {hi}, got {n}")
+        return n
+
+    return conv
+
+
+def _float(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, f"expected a number, got {_describe(value)}")
+    f = float(value)
+    if f != f or f in (float("inf"), float("-inf")):
+        raise ConfigError(key, f"expected a finite number, got {value}")
+    return f
+
+
+def _positive_float(value: Any, key: str) -> float:
+    f = _float(value, key)
+    if f <= 0:
+        raise ConfigError(key, f"must be more than 0, got {value}")
+    return f
+
+
+def _nonnegative_float(value: Any, key: str) -> float:
+    f = _float(value, key)
+    if f < 0:
+        raise ConfigError(key, f"must not be negative, got {value}")
+    return f
+
+
+def _chat_id(value: Any, key: str) -> int:
+    """A Telegram chat id: an integer (groups are negative), never a quoted string.
+
+    A quoted id would compare unequal to the integer ids Telegram sends, so a chat would silently
+    never match its region; refusing it here is cheaper than finding that out in production.
+    """
+    if isinstance(value, str):
+        raise ConfigError(
+            key, f"expected an integer chat id, got a string ({value!r}); write it without quotes"
+        )
+    n = _int(value, key)
+    if n == 0:
+        raise ConfigError(key, "0 is not a Telegram chat id")
+    return n
+
+
+def _user_id(value: Any, key: str) -> int:
+    if isinstance(value, str):
+        raise ConfigError(
+            key, f"expected an integer Telegram user id, got a string ({value!r}); write it without quotes"
+        )
+    n = _int(value, key)
+    if n <= 0:
+        raise ConfigError(key, f"a Telegram user id is a positive integer, got {n}")
+    return n
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
+    """One of a fixed set of words; case and surrounding spaces are forgiven, anything else is not."""
+
+    def conv(value: Any, key: str) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected one of {', '.join(options)}; got {_describe(value)}")
+        word = value.strip().lower()
+        if word not in options:
+            close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(key, f"must be one of {', '.join(options)}, got {value!r}{hint}")
+        return word
+
+    return conv
+
+
+def _weekday(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a day such as \"mon\", got {_describe(value)}")
+    word = value.strip().lower()
+    word = _WEEKDAY_NAMES.get(word, word)
+    if word not in WEEKDAYS:
+        raise ConfigError(key, f"must be one of {', '.join(WEEKDAYS)}, got {value!r}")
+    return word
+
+
+def _time(value: Any, key: str) -> time:
+    """A time of day written "HH:MM" (a bare TOML local time such as 09:00:00 is accepted too)."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ConfigError(key, "a time of day here has no offset; it is read in schedule.timezone")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a time \"HH:MM\", got {_describe(value)}")
+    match = _TIME_RE.match(value.strip())
+    if match:
+        h, m = int(match.group("h")), int(match.group("m"))
+        if h < 24 and m < 60:
+            return time(h, m)
+    raise ConfigError(key, f"expected a time \"HH:MM\" (00:00-23:59), got {value!r}")

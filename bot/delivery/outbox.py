@@ -1,0 +1,199 @@
+"""Writing to the outbox: every message to Telegram becomes a row first, in the caller's transaction.
+
+Nothing here talks to Telegram; :mod:`bot.delivery.worker` sends the rows. Because a row is written
+in the same transaction as the change it reports, a crash can never leave a change unannounced or
+announce a change that did not happen.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Sequence
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from storage.models import Card, Outbox
+
+PRIORITY_LANE = 0
+ROUTINE_LANE = 1
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: label and callback data (≤ 64 bytes, checked when built)."""
+
+    text: str
+    data: str
+
+    def __post_init__(self) -> None:
+        size = len(self.data.encode("utf-8"))
+        if not 1 <= size <= 64:
+            raise ValueError(f"callback data must be 1..64 bytes, got {size}: {self.data!r}")
+
+
+Keyboard = Sequence[Sequence[Button]]
+
+
+def keyboard_json(buttons: Keyboard | None) -> list[list[dict[str, str]]] | None:
+    if not buttons:
+        return None
+    return [[{"text": b.text, "callback_data": b.data} for b in row] for row in buttons]
+
+
+def _exists(session: Session, dedupe_key: str) -> bool:
+    return session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first() is not None
+
+
+def enqueue_message(
+    session: Session,
+    chat_id: int,
+    text: str,
+    *,
+    now: datetime,
+    buttons: Keyboard | None = None,
+    lane: int = ROUTINE_LANE,
+    item_id: int | None = None,
+    purpose: str = "message",
+    dedupe_key: str | None = None,
+    reply_to_message_id: int | None = None,
+    not_before: datetime | None = None,
+) -> Outbox | None:
+    """Queue a sendMessage (HTML). With ``dedupe_key``, a second call with the same key queues nothing."""
+    if dedupe_key is not None and _exists(session, dedupe_key):
+        return None
+    payload: dict[str, Any] = {"text": text}
+    markup = keyboard_json(buttons)
+    if markup:
+        payload["buttons"] = markup
+    if reply_to_message_id:
+        payload["reply_to_message_id"] = reply_to_message_id
+    row = Outbox(
+        chat_id=chat_id,
+        method="sendMessage",
+        lane=lane,
+        payload=json.dumps(payload, ensure_ascii=False),
+        item_id=item_id,
+        purpose=purpose,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        not_before=not_before,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_card(
+    session: Session,
+    item_id: int,
+    chat_id: int,
+    text: str,
+    *,
+    now: datetime,
+    buttons: Keyboard | None = None,
+    lane: int = ROUTINE_LANE,
+) -> Card:
+    """Queue a new card; the :class:`Card` row learns its Telegram message id once sent."""
+    row = enqueue_message(
+        session, chat_id, text, now=now, buttons=buttons, lane=lane, item_id=item_id, purpose="card"
+    )
+    assert row is not None
+    card = Card(item_id=item_id, chat_id=chat_id, outbox_id=row.id, created_at=now)
+    session.add(card)
+    session.flush()
+    return card
+
+
+def enqueue_card_edit(
+    session: Session,
+    card: Card,
+    text: str,
+    *,
+    now: datetime,
+    buttons: Keyboard | None = None,
+    lane: int = ROUTINE_LANE,
+) -> Outbox:
+    """Queue an edit of ``card``. Older unsent edits of the same card are superseded: only the
+    newest state needs to reach Telegram. A card not yet sent simply goes out in its new state."""
+    payload: dict[str, Any] = {"text": text, "buttons": keyboard_json(buttons) or []}
+    if card.message_id is None and card.outbox_id is not None:
+        rewritten = session.exec(
+            update(Outbox)
+            .where(Outbox.id == card.outbox_id, Outbox.status == "pending")
+            .values(payload=json.dumps({"text": text, "buttons": keyboard_json(buttons)}, ensure_ascii=False),
+                    lane=min(lane, ROUTINE_LANE))
+        )
+        if rewritten.rowcount == 1:
+            row = session.get(Outbox, card.outbox_id)
+            assert row is not None
+            return row
+    session.exec(
+        update(Outbox)
+        .where(Outbox.card_id == card.id, Outbox.status == "pending", Outbox.method == "editMessageText")
+        .values(status="superseded")
+    )
+    row = Outbox(
+        chat_id=card.chat_id,
+        method="editMessageText",
+        lane=lane,
+        payload=json.dumps(payload, ensure_ascii=False),
+        item_id=card.item_id,
+        card_id=card.id,
+        purpose="card_edit",
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue_file(
+    session: Session,
+    chat_id: int,
+    method: str,
+    filename: str,
+    data: bytes,
+    *,
+    now: datetime,
+    caption: str | None = None,
+    lane: int = ROUTINE_LANE,
+    purpose: str = "report",
+    dedupe_key: str | None = None,
+) -> Outbox | None:
+    """Queue a sendPhoto or sendDocument; the file travels inside the row, so a restart keeps it."""
+    if method not in ("sendPhoto", "sendDocument"):
+        raise ValueError(method)
+    if dedupe_key is not None and _exists(session, dedupe_key):
+        return None
+    payload = {
+        "filename": filename,
+        "data": base64.b64encode(data).decode("ascii"),
+        "caption": caption,
+    }
+    row = Outbox(
+        chat_id=chat_id,
+        method=method,
+        lane=lane,
+        payload=json.dumps(payload, ensure_ascii=False),
+        purpose=purpose,
+        dedupe_key=dedupe_key,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def active_cards(session: Session, item_id: int) -> list[Card]:
+    return list(session.exec(select(Card).where(Card.item_id == item_id, Card.active == True)))  # noqa: E712
+
+
+def card_at(session: Session, chat_id: int, message_id: int) -> Card | None:
+    """The card a Telegram message is (for ``/reply`` sent as a reply to it)."""
+    return session.exec(
+        select(Card).where(Card.chat_id == chat_id, Card.message_id == message_id)
+    ).first()

@@ -1,0 +1,147 @@
+"""The item state machine and who may move an item along it.
+
+Pure: the workflow asks these functions, then writes. A refusal is a :class:`Refusal` carrying a
+catalogue key and its parameters, so every channel (chat reply, pop-up, API error) words it the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    UNROUTED = "unrouted"
+    NEW = "new"
+    CLAIMED = "claimed"
+    REPLIED = "replied"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    LEADER = "leader"
+
+
+ALL_REGIONS = "*"
+
+# action -> the statuses it may start from and the status it leads to
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "route": (frozenset({Status.UNROUTED}), Status.NEW),
+    "reroute": (frozenset({Status.NEW, Status.CLAIMED}), Status.NEW),
+    "claim": (frozenset({Status.NEW}), Status.CLAIMED),
+    "reply": (frozenset({Status.NEW, Status.CLAIMED}), Status.REPLIED),
+    "close": (frozenset({Status.REPLIED}), Status.CLOSED),
+}
+
+
+@dataclass
+class Refusal(Exception):
+    """Why an action is refused: a catalogue key under ``refuse.`` plus its parameters."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.params}"
+
+
+def can_transition(action: str, status: str) -> bool:
+    sources, _ = TRANSITIONS[action]
+    return Status(status) in sources
+
+
+def target(action: str) -> Status:
+    return TRANSITIONS[action][1]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who acts, as the roster knows them (``None`` role: not in the roster)."""
+
+    user_id: int
+    name: str
+    role: str | None
+    region: str | None
+
+    @property
+    def in_roster(self) -> bool:
+        return self.role is not None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """The facts about an item that the rules need."""
+
+    id: int
+    status: str
+    region: str | None
+    region_name: str | None
+    claimed_by: int | None
+    claimed_by_name: str | None
+    claimed_at: str | None  # already formatted for the person (HH:MM or date)
+    replied_at: str | None
+
+
+def _check_scope(person: Person, item: ItemView) -> None:
+    if not person.in_roster:
+        raise Refusal("not_in_roster")
+    if person.role == Role.LEADER:
+        raise Refusal("leader_cannot", {"id": item.id})
+    if person.role == Role.OFFICER and person.region not in (ALL_REGIONS, item.region):
+        if item.region is None:
+            raise Refusal("not_routed", {"id": item.id})
+        raise Refusal("wrong_region", {"id": item.id, "region": item.region_name or item.region})
+
+
+def check_claim(person: Person, item: ItemView) -> None:
+    """Raise :class:`Refusal` unless ``person`` may claim ``item`` now."""
+    _check_scope(person, item)
+    status = Status(item.status)
+    if status == Status.UNROUTED:
+        raise Refusal("not_routed", {"id": item.id})
+    if status == Status.CLAIMED:
+        if item.claimed_by == person.user_id:
+            raise Refusal("held_by_you", {"id": item.id, "since": item.claimed_at})
+        raise Refusal("held_by", {"id": item.id, "holder": item.claimed_by_name, "since": item.claimed_at})
+    if status in (Status.REPLIED, Status.CLOSED):
+        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+
+
+def check_reply(person: Person, item: ItemView) -> None:
+    """The holder replies; a supervisor may reply to any open item (and holds it from then on)."""
+    _check_scope(person, item)
+    status = Status(item.status)
+    if status == Status.UNROUTED and person.role != Role.SUPERVISOR:
+        raise Refusal("not_routed", {"id": item.id})
+    if status in (Status.REPLIED, Status.CLOSED):
+        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+    if person.role == Role.SUPERVISOR:
+        return
+    if status == Status.NEW:
+        raise Refusal("claim_first", {"id": item.id})
+    if item.claimed_by != person.user_id:
+        raise Refusal("not_holder", {"id": item.id, "holder": item.claimed_by_name})
+
+
+def check_route(person: Person, item: ItemView) -> None:
+    """Routing and re-routing are the provincial office's: supervisors only."""
+    if not person.in_roster:
+        raise Refusal("not_in_roster")
+    if person.role != Role.SUPERVISOR:
+        raise Refusal("route_supervisors_only")
+    status = Status(item.status)
+    if status in (Status.REPLIED, Status.CLOSED):
+        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+
+
+def check_read(person: Person, item: ItemView) -> None:
+    """Who may read an item's full text: its region's officers, supervisors and leaders."""
+    if not person.in_roster:
+        raise Refusal("not_in_roster")
+    if person.role in (Role.SUPERVISOR, Role.LEADER):
+        return
+    if person.region not in (ALL_REGIONS, item.region):
+        raise Refusal("wrong_region", {"id": item.id, "region": item.region_name or item.region or "—"})

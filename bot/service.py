@@ -1,0 +1,191 @@
+"""The running service: Telegram bot + intake API + delivery worker + scheduler, one event loop.
+
+``Service`` wires the parts (like python-telegram-bot's examples, one place that builds the app);
+``liuyan run``, ``liuyan demo`` and the end-to-end tests all start it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+import handlers
+from handlers.ordering import PerChatOrder
+from bot.config import Config
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import DeliveryWorker
+from bot.services import Services
+from bot.web.intake import make_app
+
+log = logging.getLogger(__name__)
+
+
+def build_application(s: Services, *, webhook: bool = False) -> Application:
+    cfg = s.config.telegram
+    builder: ApplicationBuilder = (
+        Application.builder()
+        .token(cfg.token)
+        .base_url(cfg.api_url)
+        .base_file_url(cfg.api_url.replace("/bot", "/file/bot") if cfg.api_url.endswith("/bot") else cfg.api_url)
+        .read_timeout(cfg.request_timeout)
+        .write_timeout(cfg.request_timeout)
+        .connect_timeout(cfg.request_timeout)
+        .get_updates_read_timeout(cfg.poll_timeout + 10)
+        .concurrent_updates(PerChatOrder(256))
+    )
+    if webhook:
+        builder = builder.updater(None)
+    app = builder.build()
+    app.bot_data["services"] = s
+    handlers.register(app)
+    app.add_error_handler(_on_error)
+    return app
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the trace; the person who acted hears a plain apology, never a trace."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        s: Services = context.application.bot_data["services"]
+        user = update.effective_user
+        lang = s.renderer.lang(user.language_code if user else None)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(s.renderer.text("misc.error_plain", lang)[:200], show_alert=True)
+            else:
+                await context.bot.send_message(update.effective_chat.id, s.renderer.text("misc.error", lang))
+        except TelegramError:
+            pass
+
+
+async def set_menu(app: Application, s: Services) -> None:
+    """The command menu, in Chinese by default and in English for English-speaking clients."""
+    for lang, code in (("zh", None), ("en", "en")):
+        commands = [BotCommand(name, s.renderer.text(f"menu.{name}_plain", lang)) for name, _ in handlers.COMMANDS]
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+class TelegramWebhook:
+    """Receives Telegram's POSTs on the intake server, checking the secret token in constant time
+    (PTB's customwebhookbot pattern: ``Update.de_json`` onto the application's update queue)."""
+
+    def __init__(self, app: Application, secret: str) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def handle(self, request: web.Request) -> web.Response:
+        import hmac
+
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.json_response({"error": "wrong secret token"}, status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.app.bot)
+        except Exception:  # noqa: BLE001 - malformed updates are dropped, never a 500
+            return web.json_response({"error": "not a Telegram update"}, status=400)
+        await self.app.update_queue.put(update)
+        return web.json_response({"ok": True})
+
+
+@dataclass
+class Service:
+    """One process: start() brings every part up, stop() takes them down in reverse order."""
+
+    services: Services
+    app: Application
+    delivery: DeliveryWorker
+    runner: web.AppRunner | None = None
+    scheduler: Any = None
+    serve_api: bool = True
+
+    @classmethod
+    def create(cls, config: Config, *, services: Services | None = None, pacer: Pacer | None = None,
+               serve_api: bool = True, poll_seconds: float = 1.0) -> "Service":
+        s = services or Services.create(config)
+        webhook = config.telegram.mode == "webhook"
+        app = build_application(s, webhook=webhook)
+        delivery = DeliveryWorker(
+            s.db, app.bot, desk_chat_id=config.desk.chat_id, pacer=pacer, poll_seconds=poll_seconds,
+            blocked_notice=lambda chat, region: s.renderer.text("misc.blocked_chat", None, region=region),
+        )
+        s.delivery = delivery
+        return cls(services=s, app=app, delivery=delivery, serve_api=serve_api)
+
+    @property
+    def port(self) -> int | None:
+        if self.runner is None or not self.runner.addresses:
+            return None
+        return self.runner.addresses[0][1]
+
+    async def start(self, *, scheduler: bool = True) -> None:
+        s, cfg = self.services, self.services.config
+        await self.app.initialize()
+        try:
+            await set_menu(self.app, s)
+        except TelegramError as exc:  # the menu is a convenience; the service works without it
+            log.warning("could not set the command menu: %s", exc)
+        await self.delivery.start()
+        webhook = None
+        if cfg.telegram.mode == "webhook":
+            assert cfg.telegram.webhook_secret and cfg.telegram.webhook_url
+            webhook = TelegramWebhook(self.app, cfg.telegram.webhook_secret)
+        if self.serve_api:
+            self.runner = web.AppRunner(make_app(s, webhook=webhook), access_log=None)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, cfg.api.host, cfg.api.port)
+            await site.start()
+        await self.app.start()
+        if webhook is not None:
+            await self.app.bot.set_webhook(cfg.telegram.webhook_url + cfg.telegram.webhook_path,
+                                           secret_token=cfg.telegram.webhook_secret,
+                                           allowed_updates=Update.ALL_TYPES)
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(poll_interval=0.0, timeout=cfg.telegram.poll_timeout,
+                                                 allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                                                 bootstrap_retries=-1)
+        if scheduler:
+            from scheduler.jobs import start_scheduler
+
+            self.scheduler = start_scheduler(s)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await self.delivery.stop()
+        await self.app.shutdown()
+
+    async def run_forever(self) -> None:
+        """``liuyan run``: until SIGINT/SIGTERM."""
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except NotImplementedError:  # pragma: no cover - not on Unix
+                pass
+        await self.start()
+        log.info("liuyan running: API on %s:%s, Telegram %s mode", self.services.config.api.host, self.port,
+                 self.services.config.telegram.mode)
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

@@ -1,0 +1,55 @@
+"""What every entry point shares: config, database, renderer, workflow, delivery and the clock.
+
+``act`` is the one way async code runs a workflow step: in a database thread, in one transaction,
+then the delivery worker is woken to send what the step queued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, TypeVar
+
+from bot.config import Config
+from bot.render import Renderer
+from bot.workflow import Workflow
+from storage.db import Database
+
+T = TypeVar("T")
+
+
+def wall_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    renderer: Renderer
+    workflow: Workflow
+    clock: Callable[[], datetime] = wall_clock
+    delivery: Any = None  # DeliveryWorker once started
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: Config, *, db: Database | None = None,
+               clock: Callable[[], datetime] = wall_clock) -> "Services":
+        """Open the database, create or upgrade the schema, mirror the roster."""
+        database = db or Database(config.database.url)
+        database.create_schema()
+        renderer = Renderer(config.language, config.schedule.tz)
+        workflow = Workflow(config, renderer)
+        database.call(workflow.sync_roster)
+        return cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def act(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a workflow step in one transaction, then wake the delivery worker."""
+        try:
+            return await self.db.run(fn, *args, **kwargs)
+        finally:
+            if self.delivery is not None:
+                self.delivery.wake()

@@ -1,0 +1,572 @@
+"""The workflow: the only code that changes an item.
+
+Every public method takes an open session and ``now`` and does one unit of work: it asks the pure
+rules whether the change is allowed, writes the item, an :class:`~storage.models.Event` and the
+outbox rows that announce the change — all in the caller's transaction (``db.run(wf.claim, ...)``).
+Handlers, the intake API, the scheduler and the CLI all come through here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.config import Config, TriageConfig
+from bot.delivery.outbox import (
+    PRIORITY_LANE,
+    ROUTINE_LANE,
+    Button,
+    active_cards,
+    card_at,
+    enqueue_card,
+    enqueue_card_edit,
+    enqueue_message,
+)
+from bot.render import Renderer, fit
+from bot.rules.deadlines import DeadlinePolicy, OfficeHours, Priority, compute_deadline
+from bot.rules.masking import mask_personal_numbers
+from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS, classify_priority
+from bot.rules.routing import RegionDirectory, RegionRef
+from bot.rules.sensitivity import SensitivityCategory, SensitivityTriage
+from bot.rules.states import (
+    ItemView,
+    Person,
+    Refusal,
+    Role,
+    Status,
+    check_claim,
+    check_read,
+    check_reply,
+    check_route,
+)
+from storage.models import Card, Event, Item, Officer, Outbox, Region
+
+REPLY_LIMIT = 3000
+CALLBACK_CLAIM = "claim"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and from where (``user_id`` None: the system, the API or the scheduler)."""
+
+    user_id: int | None
+    name: str
+    chat_id: int | None = None
+    message_id: int | None = None  # the command's message, so answers can reply to it
+    lang: str | None = None  # Telegram's language_code
+    source: str = "telegram"
+
+
+SYSTEM = Actor(user_id=None, name="system", source="system")
+
+
+@dataclass
+class Incoming:
+    """A citizen message as the intake API or an import delivers it, already validated."""
+
+    external_id: str
+    body: str
+    title: str = ""
+    region: str | None = None
+    author: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    received_at: datetime | None = None
+    url: str | None = None
+    likes: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Workflow:
+    """Holds the compiled rules (routing, triage) built once from the config."""
+
+    def __init__(self, config: Config, renderer: Renderer) -> None:
+        self.config = config
+        self.renderer = renderer
+        self.tz = config.schedule.tz
+        self.directory = RegionDirectory(
+            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases)) for r in config.regions]
+        )
+        self.region_names = {r.code: r.name for r in config.regions}
+        d = config.deadlines
+        self.policy = DeadlinePolicy(
+            ordinary_days=d.ordinary_days,
+            complex_days=d.complex_days,
+            max_extension_days=d.max_extension_days,
+            hours=OfficeHours(start=config.schedule.office_start, end=config.schedule.office_end),
+        )
+        t = config.triage
+        self.urgent_terms = tuple(t.urgent_terms) if t.urgent_terms is not None else DEFAULT_URGENT_TERMS
+        self.complex_terms = tuple(t.complex_terms) if t.complex_terms is not None else DEFAULT_COMPLEX_TERMS
+        self.sensitivity = build_sensitivity(t)
+        self._roster = {o.user_id: o for o in config.officers}
+
+    # ------------------------------------------------------------------ set-up
+
+    def sync_roster(self, session: Session) -> None:
+        """Mirror regions and officers of the config into the database (chat ids already migrated
+        by the delivery worker are kept: the database knows better than the file)."""
+        from storage.models import ChatState
+
+        migrated = {c.chat_id: c.migrated_to for c in session.exec(select(ChatState)) if c.migrated_to}
+        for r in self.config.regions:
+            chat_id = r.chat_id
+            while chat_id in migrated:
+                chat_id = migrated[chat_id]
+            row = session.get(Region, r.code)
+            if row is None:
+                session.add(Region(code=r.code, name=r.name, chat_id=chat_id, aliases=_dumps(r.aliases)))
+            else:
+                row.name, row.chat_id, row.aliases = r.name, chat_id, _dumps(r.aliases)
+        for o in self.config.officers:
+            row = session.get(Officer, o.user_id)
+            if row is None:
+                session.add(Officer(user_id=o.user_id, name=o.name, region=o.region, role=o.role, language=o.language))
+            else:
+                row.name, row.region, row.role, row.language = o.name, o.region, o.role, o.language
+
+    # ------------------------------------------------------------------ lookups
+
+    def person(self, user_id: int | None, fallback_name: str = "") -> Person:
+        officer = self._roster.get(user_id) if user_id is not None else None
+        if officer is None:
+            return Person(user_id=user_id or 0, name=fallback_name, role=None, region=None)
+        return Person(user_id=officer.user_id, name=officer.name, role=officer.role, region=officer.region)
+
+    def lang_for(self, actor: Actor) -> str:
+        """An officer's configured language wins; else Telegram's language_code; else the deployment's."""
+        officer = self._roster.get(actor.user_id) if actor.user_id is not None else None
+        if officer is not None and officer.language:
+            return self.renderer.lang(officer.language)
+        return self.renderer.lang(actor.lang) if actor.lang else self.renderer.default_lang
+
+    def region_name(self, code: str | None) -> str | None:
+        return self.region_names.get(code) if code else None
+
+    def region_chat(self, session: Session, code: str) -> int:
+        row = session.get(Region, code)
+        if row is not None:
+            return row.chat_id
+        cfg = self.config.region(code)
+        assert cfg is not None, code
+        return cfg.chat_id
+
+    def region_of_chat(self, session: Session, chat_id: int) -> str | None:
+        row = session.exec(select(Region).where(Region.chat_id == chat_id)).first()
+        return row.code if row else None
+
+    def get_item(self, session: Session, item_id: int, *, lock: bool = False) -> Item:
+        stmt = select(Item).where(Item.id == item_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        item = session.exec(stmt.execution_options(populate_existing=True)).first()
+        if item is None:
+            raise Refusal("not_found", {"id": item_id})
+        return item
+
+    def item_for_card(self, session: Session, chat_id: int, message_id: int) -> int:
+        card = card_at(session, chat_id, message_id)
+        if card is None:
+            raise Refusal("not_a_card")
+        return card.item_id
+
+    def view(self, item: Item) -> ItemView:
+        return ItemView(
+            id=item.id or 0,
+            status=item.status,
+            region=item.region,
+            region_name=self.region_name(item.region),
+            claimed_by=item.claimed_by,
+            claimed_by_name=item.claimed_by_name,
+            claimed_at=self._when(item.claimed_at, item.received_at),
+            replied_at=self._when(item.replied_at, item.received_at),
+        )
+
+    def _when(self, at: datetime | None, ref: datetime | None = None) -> str | None:
+        if at is None:
+            return None
+        local = at.astimezone(self.tz)
+        return local.strftime("%H:%M") if ref is None or local.date() == _today(ref, self.tz) else local.strftime("%m-%d %H:%M")
+
+    # ------------------------------------------------------------------ rendering
+
+    def render_card(self, item: Item, *, full: bool = False, moved_to: str | None = None,
+                    lang: str | None = None) -> tuple[str, list[list[Button]]]:
+        """The card's HTML and buttons. Group cards mask personal numbers; ``full`` shows all."""
+        body = item.body if full else mask_personal_numbers(item.body)
+        title = item.title if full else mask_personal_numbers(item.title or "")
+        shown = _ItemForCard(item, title)
+        reply_excerpt = (item.reply or "")[:300]
+
+        def render(text: str, truncated: bool) -> str:
+            return self.renderer.template(
+                "card.html.j2", lang, item=shown, body=text, truncated=truncated,
+                region_name=self.region_name(item.region), moved_to=moved_to,
+                reply_excerpt=reply_excerpt,
+            )
+
+        text = fit(render, body)
+        buttons: list[list[Button]] = []
+        if item.status == Status.NEW and moved_to is None:
+            buttons.append([Button(self.renderer.text("button.claim_plain", lang, id=item.id),
+                                   f"{CALLBACK_CLAIM}:{item.id}")])
+        return text, buttons
+
+    def _refresh_cards(self, session: Session, item: Item, now: datetime, lane: int = ROUTINE_LANE) -> None:
+        for card in active_cards(session, item.id or 0):
+            text, buttons = self.render_card(item)
+            enqueue_card_edit(session, card, text, now=now, buttons=buttons, lane=lane)
+
+    def _post_card(self, session: Session, item: Item, now: datetime) -> Card:
+        chat_id = self.region_chat(session, item.region) if item.region else self.config.desk.chat_id
+        text, buttons = self.render_card(item)
+        lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
+        return enqueue_card(session, item.id or 0, chat_id, text, now=now, buttons=buttons, lane=lane)
+
+    def _log(self, session: Session, item: Item | None, action: str, actor: Actor, now: datetime,
+             **detail: Any) -> None:
+        session.add(Event(
+            item_id=item.id if item else None, at=now, action=action, actor_id=actor.user_id,
+            actor_name=actor.name, chat_id=actor.chat_id, source=actor.source,
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
+        ))
+
+    def say(self, session: Session, chat_id: int, text: str, now: datetime, *,
+            reply_to: int | None = None, lane: int = PRIORITY_LANE, item_id: int | None = None,
+            purpose: str = "answer") -> None:
+        """Queue an answer to a person who just acted (priority lane by default)."""
+        enqueue_message(session, chat_id, text, now=now, lane=lane, reply_to_message_id=reply_to,
+                        item_id=item_id, purpose=purpose)
+
+    def refuse(self, session: Session, actor: Actor, refusal: Refusal, now: datetime) -> str:
+        """Queue the refusal's reason as an answer in the actor's chat; returns the text."""
+        text = self.refusal_text(refusal, actor)
+        if actor.chat_id is not None:
+            self.say(session, actor.chat_id, text, now, reply_to=actor.message_id, purpose="refusal")
+        return text
+
+    def refusal_text(self, refusal: Refusal, actor: Actor, *, plain: bool = False) -> str:
+        lang = self.lang_for(actor)
+        key = f"refuse.{refusal.code}" if self.renderer.has_text(f"refuse.{refusal.code}") else refusal.code
+        text = self.renderer.text(key, lang, **refusal.params)
+        if plain:
+            import html as _html
+
+            return _html.unescape(text)
+        return text
+
+    # ------------------------------------------------------------------ intake
+
+    def triage(self, item: Item) -> None:
+        """Route, prioritise, assess sensitivity and set the deadline of a new item (pure rules)."""
+        route = self.directory.route(item.region_hint, item.title or "", item.body)
+        item.region = route.region
+        item.route_reason = route.reason
+        if route.region is not None:
+            item.region_hint = None
+        elif route.hint is None and item.region_hint is None:
+            item.region_hint = None
+        item.status = Status.NEW if route.region else Status.UNROUTED
+        priority, terms = classify_priority(item.title or "", item.body, self.urgent_terms, self.complex_terms)
+        item.priority = str(priority)
+        item.priority_terms = _dumps(terms)
+        # the message's own year tells a story of "2019年" apart from news, in old imports too
+        assessment = self.sensitivity.assess(item.title or "", item.body, reference_year=item.received_at.year)
+        item.sensitive = assessment.sensitive
+        item.sensitive_category = assessment.category if assessment.sensitive else None
+        item.sensitive_terms = _dumps(assessment.terms)
+        item.sensitive_score = float(assessment.score)
+        self._set_deadline(item)
+
+    def _set_deadline(self, item: Item) -> None:
+        deadline = compute_deadline(item.received_at, Priority(item.priority), self.policy, self.tz,
+                                    extension_days=item.extended_by)
+        item.deadline = deadline.due
+        item.deadline_provisional = deadline.provisional
+
+    def intake(self, session: Session, messages: Sequence[Incoming], now: datetime,
+               actor: Actor = Actor(None, "api", source="api")) -> list[tuple[Item, bool]]:
+        """Store new messages (idempotent on ``external_id``), triage them and queue their cards."""
+        ids = [m.external_id for m in messages]
+        existing = {
+            it.external_id: it for it in session.exec(select(Item).where(Item.external_id.in_(ids)))  # type: ignore[attr-defined]
+        } if ids else {}
+        results: list[tuple[Item, bool]] = []
+        for msg in messages:
+            if msg.external_id in existing:
+                results.append((existing[msg.external_id], False))
+                continue
+            item = Item(
+                external_id=msg.external_id, title=msg.title or "", body=msg.body, author=msg.author,
+                category=msg.category, kind=msg.kind, url=msg.url, likes=msg.likes or 0,
+                region_hint=msg.region, received_at=msg.received_at or now, created_at=now,
+            )
+            self.triage(item)
+            session.add(item)
+            session.flush()
+            self._log(session, item, "received", actor, now, region=item.region, route=item.route_reason,
+                      priority=item.priority, sensitive=item.sensitive)
+            self._post_card(session, item, now)
+            if item.sensitive:
+                self.alert_sensitive(session, item, now)
+            existing[msg.external_id] = item
+            results.append((item, True))
+        return results
+
+    def alert_sensitive(self, session: Session, item: Item, now: datetime) -> None:
+        """A sensitive item goes to the leaders and the desk at once, on the priority lane."""
+        terms = json.loads(item.sensitive_terms or "[]")
+        for chat_id in dict.fromkeys((self.config.leaders.chat_id, self.config.desk.chat_id)):
+            text = self.renderer.template(
+                "alert.html.j2", None, item=item, terms=terms,
+                excerpt=mask_personal_numbers(item.body)[:300],
+                region_name=self.region_name(item.region), category=item.sensitive_category,
+            )
+            buttons = [[Button(self.renderer.text("button.supervise_plain", None, id=item.id),
+                               f"supervise:{item.id}")]]
+            enqueue_message(session, chat_id, text, now=now, lane=PRIORITY_LANE, item_id=item.id,
+                            purpose="alert", buttons=buttons, dedupe_key=f"alert:{item.id}:{chat_id}")
+
+    # ------------------------------------------------------------------ officers' actions
+
+    def claim(self, session: Session, item_id: int, actor: Actor, now: datetime, *,
+              confirm: bool = True) -> Item:
+        """Claim with one conditional UPDATE, so of many simultaneous claims exactly one wins."""
+        person = self.person(actor.user_id, actor.name)
+        item = self.get_item(session, item_id)
+        check_claim(person, self.view(item))
+        result = session.exec(
+            update(Item)
+            .where(Item.id == item_id, Item.status == Status.NEW)
+            .values(status=Status.CLAIMED, claimed_by=person.user_id, claimed_by_name=person.name,
+                    claimed_at=now)
+        )
+        item = self.get_item(session, item_id)
+        if result.rowcount != 1:  # someone else was faster: refuse with their name
+            check_claim(person, self.view(item))
+            raise Refusal("held_by", {"id": item_id, "holder": item.claimed_by_name, "since": self.view(item).claimed_at})
+        self._log(session, item, "claimed", actor, now)
+        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+        if confirm and actor.chat_id is not None:
+            self.say(session, actor.chat_id, self.renderer.text("ok.claimed", self.lang_for(actor), id=item_id,
+                                                                 name=person.name), now,
+                     reply_to=actor.message_id, item_id=item_id)
+        return item
+
+    def reply(self, session: Session, item_id: int, actor: Actor, text: str, now: datetime) -> Item:
+        text = (text or "").strip()
+        if not text:
+            raise Refusal("empty_reply")
+        if len(text) > REPLY_LIMIT:
+            raise Refusal("reply_too_long", {"length": len(text), "limit": REPLY_LIMIT})
+        person = self.person(actor.user_id, actor.name)
+        item = self.get_item(session, item_id, lock=True)
+        check_reply(person, self.view(item))
+        if item.status != Status.CLAIMED or item.claimed_by != person.user_id:
+            # a supervisor replying to an item holds it from then on
+            item.claimed_by, item.claimed_by_name = person.user_id, person.name
+            item.claimed_at = item.claimed_at or now
+        item.status = Status.REPLIED
+        item.reply, item.replied_at = text, now
+        item.replied_by, item.replied_by_name = person.user_id, person.name
+        session.add(item)
+        session.flush()
+        on_time = item.deadline is None or now <= item.deadline
+        self._log(session, item, "replied", actor, now, on_time=on_time, length=len(text))
+        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+        if actor.chat_id is not None:
+            self.say(session, actor.chat_id, self.renderer.text("ok.replied", self.lang_for(actor), id=item_id),
+                     now, reply_to=actor.message_id, item_id=item_id)
+        return item
+
+    def route(self, session: Session, item_id: int, actor: Actor, region_ref: str, now: datetime) -> Item:
+        """Route an unrouted item, or re-route a routed one: the old card says where it went and a
+        new card is posted in the new region's chat."""
+        person = self.person(actor.user_id, actor.name)
+        item = self.get_item(session, item_id, lock=True)
+        check_route(person, self.view(item))
+        ref = (region_ref or "").strip()
+        target = self.directory.resolve(ref)
+        if target is None:
+            raise Refusal("unknown_region", {"ref": ref, "choices": "、".join(
+                f"{r.name}({r.code})" for r in self.config.regions)})
+        if item.region == target.code:
+            raise Refusal("same_region", {"id": item_id, "region": target.name})
+        old_region = item.region
+        old_cards = active_cards(session, item_id)
+        item.region, item.region_hint, item.route_reason = target.code, None, "manual"
+        item.status = Status.NEW
+        item.claimed_by = item.claimed_by_name = None
+        item.claimed_at = None
+        session.add(item)
+        session.flush()
+        for card in old_cards:
+            card.active = False
+            session.add(card)
+            text, buttons = self.render_card(item, moved_to=target.name)
+            enqueue_card_edit(session, card, text, now=now, buttons=buttons)
+        self._post_card(session, item, now)
+        self._log(session, item, "rerouted" if old_region else "routed", actor, now,
+                  old=old_region, new=target.code)
+        if actor.chat_id is not None:
+            lang = self.lang_for(actor)
+            msg = (self.renderer.text("ok.rerouted", lang, id=item_id, old=self.region_name(old_region),
+                                      region=target.name)
+                   if old_region else self.renderer.text("ok.routed", lang, id=item_id, region=target.name))
+            self.say(session, actor.chat_id, msg, now, reply_to=actor.message_id, item_id=item_id)
+        return item
+
+    def show(self, session: Session, item_id: int, actor: Actor, now: datetime, *, private: bool) -> None:
+        """Post the card again as an answer; in a private chat the holder, supervisors and leaders
+        get the full text, everyone else the masked card."""
+        person = self.person(actor.user_id, actor.name)
+        item = self.get_item(session, item_id)
+        check_read(person, self.view(item))
+        full = private and (person.role in (Role.SUPERVISOR, Role.LEADER) or item.claimed_by == person.user_id)
+        text, buttons = self.render_card(item, full=full, lang=self.lang_for(actor))
+        assert actor.chat_id is not None
+        enqueue_message(session, actor.chat_id, text, now=now, buttons=buttons, lane=PRIORITY_LANE,
+                        reply_to_message_id=actor.message_id, item_id=item_id, purpose="show")
+
+    def mine(self, session: Session, actor: Actor, now: datetime) -> list[Item]:
+        """Items the actor holds and has not replied to, oldest deadline first; answered in the chat."""
+        person = self.person(actor.user_id, actor.name)
+        if not person.in_roster:
+            raise Refusal("not_in_roster")
+        items = list(session.exec(
+            select(Item).where(Item.claimed_by == person.user_id, Item.status == Status.CLAIMED)
+            .order_by(Item.deadline, Item.id)  # type: ignore[arg-type]
+        ))
+        if actor.chat_id is not None:
+            text = self.renderer.template("item_list.html.j2", self.lang_for(actor), items=items,
+                                          heading="mine", now=now, region_names=self.region_names)
+            self.say(session, actor.chat_id, text, now, reply_to=actor.message_id, purpose="list")
+        return items
+
+    # ------------------------------------------------------------------ buttons, help, supervision
+
+    buttons = frozenset({"claim", "supervise"})
+
+    def press(self, session: Session, action: str, item_id: int, actor: Actor, chat_id: int,
+              message_id: int, now: datetime) -> str:
+        """A button press, checked like the command it stands for; returns the pop-up text.
+
+        The pressed message must be this item's card (or alert) in this very chat: a forwarded or
+        replayed callback that names another item changes nothing.
+        """
+        if action == CALLBACK_CLAIM:
+            # the pressed message must be this item's live card here; its message id may not be
+            # recorded yet if the press comes within moments of the card's delivery
+            pressed = card_at(session, chat_id, message_id)
+            if pressed is not None:
+                if pressed.item_id != item_id or not pressed.active:
+                    raise Refusal("stale_button")
+            elif not any(c.chat_id == chat_id and c.message_id is None for c in active_cards(session, item_id)):
+                raise Refusal("stale_button")
+            actor = Actor(actor.user_id, actor.name, chat_id, None, actor.lang, actor.source)
+            self.claim(session, item_id, actor, now, confirm=False)
+            return self.renderer.text("ok.popup_claimed_plain", self.lang_for(actor), id=item_id)
+        if action == "supervise":
+            sent = session.exec(select(Outbox).where(
+                Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
+            if sent is None:
+                raise Refusal("stale_button")
+            self.supervise(session, item_id, Actor(actor.user_id, actor.name, chat_id, None, actor.lang), now,
+                           confirm=False)
+            return self.renderer.text("ok.popup_supervised_plain", self.lang_for(actor), id=item_id)
+        raise Refusal("stale_button")
+
+    def supervise(self, session: Session, item_id: int, actor: Actor, now: datetime, *,
+                  confirm: bool = True) -> Item:
+        """督办: a leader or supervisor marks an item supervised; the region is told and the
+        remaining time to the deadline shrinks by the configured factor."""
+        person = self.person(actor.user_id, actor.name)
+        if not person.in_roster:
+            raise Refusal("not_in_roster")
+        if person.role not in (Role.SUPERVISOR, Role.LEADER):
+            raise Refusal("supervise_not_allowed")
+        item = self.get_item(session, item_id, lock=True)
+        if item.supervised:
+            raise Refusal("already_supervised", {"id": item_id})
+        if item.status in (Status.REPLIED, Status.CLOSED):
+            raise Refusal("already_replied", {"id": item_id, "at": self.view(item).replied_at})
+        item.supervised, item.supervised_at = True, now
+        if item.deadline is not None and item.deadline > now:
+            factor = self.config.deadlines.supervised_factor
+            item.deadline = now + (item.deadline - now) * factor
+        session.add(item)
+        session.flush()
+        self._log(session, item, "supervised", actor, now, deadline=item.deadline)
+        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+        notice = self.renderer.template("supervised.html.j2", None, item=item, by=person.name,
+                                        region_name=self.region_name(item.region))
+        target = self.region_chat(session, item.region) if item.region else self.config.desk.chat_id
+        enqueue_message(session, target, notice, now=now, lane=PRIORITY_LANE, item_id=item_id,
+                        purpose="supervised")
+        if confirm and actor.chat_id is not None and actor.chat_id != target:
+            self.say(session, actor.chat_id, self.renderer.text("ok.supervised", self.lang_for(actor), id=item_id),
+                     now, reply_to=actor.message_id, item_id=item_id)
+        return item
+
+    def help(self, session: Session, actor: Actor, now: datetime, *, welcome: bool = False) -> None:
+        person = self.person(actor.user_id, actor.name)
+        text = self.renderer.template("help.html.j2", self.lang_for(actor), person=person, welcome=welcome,
+                                      region_name=self.region_name(person.region) if person.region else None)
+        if actor.chat_id is not None:
+            self.say(session, actor.chat_id, text, now, reply_to=actor.message_id, purpose="help")
+
+    def remember_private_chat(self, session: Session, user_id: int, chat_id: int | None) -> None:
+        row = session.get(Officer, user_id)
+        if row is not None and chat_id is not None:
+            row.private_chat_id = chat_id
+            session.add(row)
+
+    # ------------------------------------------------------------------ citizens
+
+    def rate(self, session: Session, item_id: int, rating: str, comment: str | None, now: datetime) -> Item:
+        item = self.get_item(session, item_id, lock=True)
+        if item.status not in (Status.REPLIED, Status.CLOSED):
+            raise Refusal("not_replied", {"id": item_id})
+        item.rating, item.rating_comment, item.rated_at = rating, comment, now
+        session.add(item)
+        self._log(session, item, "rated", Actor(None, "citizen", source="api"), now, rating=rating)
+        return item
+
+
+class _ItemForCard:
+    """The item as a card shows it (title masked for group chats), read-only for templates."""
+
+    def __init__(self, item: Item, title: str) -> None:
+        self._item = item
+        self.title = title
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)
+
+
+def build_sensitivity(t: TriageConfig) -> SensitivityTriage:
+    """The compiled sensitivity triage: the built-in categories unless the config names its own."""
+    kwargs: dict[str, Any] = {}
+    if t.sensitivity_categories is not None:
+        kwargs["categories"] = [SensitivityCategory(c.key, c.name_zh, c.name_en, tuple(c.terms), c.weight)
+                                for c in t.sensitivity_categories]
+    if t.exclusions is not None:
+        kwargs["exclusions"] = tuple(t.exclusions)
+    if t.sensitivity_threshold is not None:
+        kwargs["threshold"] = t.sensitivity_threshold
+    return SensitivityTriage(**kwargs)
+
+
+def _dumps(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _today(ref: datetime, tz: Any) -> Any:
+    from datetime import datetime as _dt
+
+    return _dt.now(tz).date() if ref is None else ref.astimezone(tz).date()

@@ -1,0 +1,25 @@
+"""Telegram handlers: parse an update, call the workflow, let it queue the answer."""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from handlers import buttons, commands
+
+# the commands, in menu order; their menu descriptions are catalogue strings ``menu.<name>_plain``
+COMMANDS = (
+    ("claim", commands.claim),
+    ("reply", commands.reply),
+    ("show", commands.show),
+    ("mine", commands.mine),
+    ("route", commands.route),
+    ("supervise", commands.supervise),
+    ("help", commands.help_command),
+    ("start", commands.start),
+)
+
+
+def register(app: Application) -> None:
+    for name, callback in COMMANDS:
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(buttons.on_button))

@@ -1,0 +1,110 @@
+"""Officers' commands: parse, call the workflow, let it queue the answer."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.services import Services
+from bot.workflow import Actor
+from handlers.common import answer, command_rest, is_private, parse_number, run_step, split_number
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greets, and in a private chat remembers where to reach the officer (for /show and mentions)."""
+
+    async def step(s: Services, actor: Actor) -> None:
+        if is_private(update) and actor.user_id is not None:
+            await s.act(s.workflow.remember_private_chat, actor.user_id, actor.chat_id)
+        await s.act(s.workflow.help, actor, s.now(), welcome=True)
+
+    await run_step(update, context, step)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        await s.act(s.workflow.help, actor, s.now(), welcome=False)
+
+    await run_step(update, context, step)
+
+
+async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        item_id, rest, first = split_number(command_rest(update.effective_message.text))
+        if item_id is None or rest:
+            if first and item_id is None:
+                await answer(s, actor, "refuse.bad_number", value=first[:30])
+            await answer(s, actor, "usage.claim")
+            return
+        await s.act(s.workflow.claim, item_id, actor, s.now())
+
+    await run_step(update, context, step)
+
+
+async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/reply N text``, or ``/reply text`` sent as a Telegram reply to the card."""
+
+    async def step(s: Services, actor: Actor) -> None:
+        message = update.effective_message
+        rest = command_rest(message.text)
+        item_id, text, _ = split_number(rest)
+        replied_to = message.reply_to_message
+        if item_id is None or not text.strip():
+            if replied_to is not None and actor.chat_id is not None and rest.strip():
+                item_id = await s.act(s.workflow.item_for_card, actor.chat_id, replied_to.message_id)
+                text = rest
+            elif item_id is not None:
+                await answer(s, actor, "refuse.empty_reply")
+                return
+            else:
+                await answer(s, actor, "usage.reply")
+                return
+        else:
+            text = rest.strip().split(maxsplit=1)[1]
+        await s.act(s.workflow.reply, item_id, actor, text, s.now())
+
+    await run_step(update, context, step)
+
+
+async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        item_id, region_ref, first = split_number(command_rest(update.effective_message.text))
+        if item_id is None or not region_ref.strip():
+            if first and item_id is None:
+                await answer(s, actor, "refuse.bad_number", value=first[:30])
+            await answer(s, actor, "usage.route")
+            return
+        await s.act(s.workflow.route, item_id, actor, region_ref.strip(), s.now())
+
+    await run_step(update, context, step)
+
+
+async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        rest = command_rest(update.effective_message.text).strip()
+        item_id = parse_number(rest) if rest else None
+        if item_id is None:
+            await answer(s, actor, "usage.show")
+            return
+        await s.act(s.workflow.show, item_id, actor, s.now(), private=is_private(update))
+
+    await run_step(update, context, step)
+
+
+async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        await s.act(s.workflow.mine, actor, s.now())
+
+    await run_step(update, context, step)
+
+
+async def supervise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def step(s: Services, actor: Actor) -> None:
+        rest = command_rest(update.effective_message.text).strip()
+        item_id = parse_number(rest) if rest else None
+        if item_id is None:
+            await answer(s, actor, "usage.supervise")
+            return
+        await s.act(s.workflow.supervise, item_id, actor, s.now())
+
+    await run_step(update, context, step)

@@ -1,0 +1,94 @@
+"""Shared pieces of the Telegram handlers: who acts, parsing arguments, answering.
+
+Handlers are thin: parse the update, call the workflow through :meth:`Services.act`, and let the
+workflow queue what is said. A :class:`Refusal` becomes a queued answer in the chat; a database
+outage becomes a direct apology (the outbox lives in the database, so it cannot carry that one).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Awaitable, Callable
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.rules.states import Refusal
+from bot.services import Services
+from bot.workflow import Actor
+from storage.db import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+_COMMAND = re.compile(r"^/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?[ \t]*(.*)$", re.DOTALL)
+_NUMBER = re.compile(r"^#?(\d{1,12})$")
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+def actor_of(update: Update) -> Actor:
+    user = update.effective_user
+    chat = update.effective_chat
+    message = update.effective_message
+    name = user.full_name if user else ""
+    return Actor(
+        user_id=user.id if user else None,
+        name=name,
+        chat_id=chat.id if chat else None,
+        message_id=message.message_id if message and not update.callback_query else None,
+        lang=user.language_code if user else None,
+        source="telegram",
+    )
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+def command_rest(text: str | None) -> str:
+    """Everything after ``/command[@bot]``, newlines kept (a reply may span paragraphs)."""
+    match = _COMMAND.match(text or "")
+    return match.group(1) if match else ""
+
+
+def parse_number(value: str) -> int | None:
+    match = _NUMBER.match(value.strip())
+    return int(match.group(1)) if match else None
+
+
+def split_number(rest: str) -> tuple[int | None, str, str]:
+    """``"12 text"`` → (12, "text", "12"); the first word and what follows it."""
+    parts = rest.strip().split(maxsplit=1)
+    if not parts:
+        return None, "", ""
+    first = parts[0]
+    return parse_number(first), parts[1] if len(parts) > 1 else "", first
+
+
+async def answer(s: Services, actor: Actor, key: str, **params: Any) -> None:
+    """Queue a catalogue answer in the actor's chat, on the priority lane."""
+    lang = s.workflow.lang_for(actor)
+    text = s.renderer.text(key, lang, **params)
+    if actor.chat_id is not None:
+        await s.act(s.workflow.say, actor.chat_id, text, s.now(), reply_to=actor.message_id)
+
+
+async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,
+                   step: Callable[[Services, Actor], Awaitable[Any]]) -> None:
+    """Run ``step``; refusals are answered in the chat, a database outage is apologised for."""
+    s = services(context)
+    actor = actor_of(update)
+    try:
+        await step(s, actor)
+    except Refusal as refusal:
+        await s.act(s.workflow.refuse, actor, refusal, s.now())
+    except DatabaseUnavailable:
+        log.warning("database unavailable while handling an update")
+        if actor.chat_id is not None:
+            text = s.renderer.text("misc.db_down", s.workflow.lang_for(actor))
+            await context.bot.send_message(actor.chat_id, text)

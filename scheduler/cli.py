@@ -1,0 +1,65 @@
+"""``liuyan sweep`` and ``liuyan digest``: one pass as of a given instant, then exit.
+
+A deployment may run ``sweep`` from cron instead of the daemon's scheduler: the database records
+what was queued and sent, so overlapping or repeated runs send nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import Bot
+
+from bot.config import Config
+from bot.delivery.worker import DeliveryWorker
+from bot.services import Services
+from scheduler.sweep import sweep
+
+log = logging.getLogger(__name__)
+
+
+async def deliver_pending(s: Services, timeout: float = 120.0) -> None:
+    """Send what is queued, then return (used by one-shot commands)."""
+    cfg = s.config.telegram
+    async with Bot(cfg.token, base_url=cfg.api_url) as bot:
+        worker = DeliveryWorker(s.db, bot, desk_chat_id=s.config.desk.chat_id, poll_seconds=0.2)
+        s.delivery = worker
+        await worker.start()
+        try:
+            await worker.drain(timeout)
+        finally:
+            await worker.stop()
+            s.delivery = None
+
+
+async def run_sweep(config: Config, now: datetime | None, *, send: bool = True) -> int:
+    s = Services.create(config)
+    try:
+        at = now or s.now()
+        report = await s.act(sweep, s.workflow, at)
+        print(f"sweep as of {at.astimezone(config.schedule.tz).isoformat()}: {report}")
+        if send:
+            await deliver_pending(s)
+        return 0
+    finally:
+        s.db.dispose()
+
+
+async def run_digest(config: Config, period: str, now: datetime | None, *, send: bool, out: str | None) -> int:
+    from scheduler.digest import build_and_queue_digest
+
+    s = Services.create(config)
+    try:
+        at = now or s.now()
+        html = await s.db.run(build_and_queue_digest, s.workflow, period, at, send)
+        if out:
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(html)
+            print(f"wrote {out}")
+        if send:
+            await deliver_pending(s)
+            print(f"sent the {period} report to the leaders' chat")
+        return 0
+    finally:
+        s.db.dispose()

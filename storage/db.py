@@ -1,0 +1,159 @@
+"""Engine, sessions and the bridge from the event loop to the (synchronous) database.
+
+The service is one asyncio loop; database work runs in worker threads via :meth:`Database.run`, one
+session per unit of work. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` so concurrent
+writers queue on the database lock instead of failing with "database is locked" half-way through a
+transaction; PostgreSQL needs none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel, create_engine
+
+from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached right now (the API answers 503, the worker waits)."""
+
+
+def normalise_url(url: str) -> str:
+    """psycopg 3 is the installed PostgreSQL driver; plain postgresql:// would ask for psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=8,
+            max_overflow=8,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            if ":memory:" not in url:
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    """One engine, sessions per unit of work, and ``await db.run(fn, ...)`` for the event loop."""
+
+    def __init__(self, url: str, *, threads: int = 8) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="liuyan-db")
+
+    def create_schema(self) -> None:
+        """Create or upgrade the schema (Alembic when available, else create_all for new tables)."""
+        from storage.migrations import upgrade
+
+        upgrade(self.engine)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args)`` in one transaction (synchronously)."""
+        with self.session() as session:
+            return fn(session, *args, **kwargs)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args)`` in one transaction on a worker thread.
+
+        Connection failures become :class:`DatabaseUnavailable` so callers can answer 503 or wait.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._executor, functools.partial(self.call, fn, *args, **kwargs)
+            )
+        except (OperationalError, DBAPIError) as exc:
+            if _is_connection_error(exc):
+                raise DatabaseUnavailable(str(exc.orig or exc).splitlines()[0]) from exc
+            raise
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a plain function (no session) on the database threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            return False
+
+    async def aping(self) -> bool:
+        return await self.run_sync(self.ping)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    msg = str(exc.orig or exc).lower()
+    needles = (
+        "connection refused",
+        "could not connect",
+        "server closed the connection",
+        "terminating connection",
+        "connection is closed",
+        "connection failed",
+        "unable to open database",
+        "no such host",
+        "the database system is",
+        "disk i/o error",
+    )
+    return any(n in msg for n in needles)
+
+
+def drop_all(engine: Engine) -> None:
+    """Tests only: remove every table (PostgreSQL test database is shared between runs)."""
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

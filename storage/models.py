@@ -1,0 +1,204 @@
+"""Tables of liuyan.
+
+The database is the truth: items and their event log, the outbox of everything that must be said in
+Telegram, the cards already posted (so later edits find them), and per-chat delivery state.
+Times are stored as naive UTC by :class:`UTCDateTime` and come back timezone-aware, so SQLite and
+PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import BigInteger, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC on disk (SQLite keeps no offset)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text, e.g. from a hand-written query
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _dt(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class Item(SQLModel, table=True):
+    """One citizen message and where it stands in its handling."""
+
+    __tablename__ = "items"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=200, unique=True, index=True)
+    title: str = Field(default="", sa_type=Text)
+    body: str = Field(sa_type=Text)
+    author: Optional[str] = Field(default=None, max_length=200)
+    category: Optional[str] = Field(default=None, max_length=100)
+    kind: Optional[str] = Field(default=None, max_length=100)
+    url: Optional[str] = Field(default=None, sa_type=Text)
+    likes: int = 0
+
+    region: Optional[str] = Field(default=None, max_length=64, index=True)
+    region_hint: Optional[str] = Field(default=None, max_length=200)
+    route_reason: Optional[str] = Field(default=None, max_length=20)
+    status: str = Field(default="new", max_length=20, index=True)
+
+    priority: str = Field(default="ordinary", max_length=20)
+    priority_terms: str = Field(default="[]", sa_type=Text)  # JSON list
+    sensitive: bool = False
+    sensitive_category: Optional[str] = Field(default=None, max_length=50)
+    sensitive_terms: str = Field(default="[]", sa_type=Text)  # JSON list
+    sensitive_score: float = 0.0
+    supervised: bool = False
+    supervised_at: Optional[datetime] = _dt(default=None)
+
+    received_at: datetime = _dt(index=True)
+    created_at: datetime = _dt()
+    deadline: Optional[datetime] = _dt(default=None, index=True)
+    deadline_provisional: bool = False
+    extended_by: int = 0
+    complex_reason: Optional[str] = Field(default=None, sa_type=Text)
+
+    claimed_by: Optional[int] = Field(default=None, sa_type=BigInteger, index=True)
+    claimed_by_name: Optional[str] = Field(default=None, max_length=200)
+    claimed_at: Optional[datetime] = _dt(default=None)
+    reply: Optional[str] = Field(default=None, sa_type=Text)
+    replied_at: Optional[datetime] = _dt(default=None)
+    replied_by: Optional[int] = Field(default=None, sa_type=BigInteger)
+    replied_by_name: Optional[str] = Field(default=None, max_length=200)
+
+    rating: Optional[str] = Field(default=None, max_length=30)
+    rating_comment: Optional[str] = Field(default=None, sa_type=Text)
+    rated_at: Optional[datetime] = _dt(default=None)
+
+
+class Event(SQLModel, table=True):
+    """The event log: who did what to which item, when, and from which chat."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_item_at", "item_id", "at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: Optional[int] = Field(default=None, foreign_key="items.id")
+    at: datetime = _dt()
+    action: str = Field(max_length=40)
+    actor_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    actor_name: Optional[str] = Field(default=None, max_length=200)
+    chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    source: str = Field(default="telegram", max_length=20)  # telegram | api | scheduler | cli
+    detail: str = Field(default="{}", sa_type=Text)  # JSON object
+
+
+class Outbox(SQLModel, table=True):
+    """Everything to be said in Telegram, written in the same transaction as the change it reports.
+
+    ``lane`` 0 is the priority lane (answers to a person who just acted, sensitive alerts), 1 routine.
+    ``dedupe_key`` makes time-driven messages (reminders, digests) idempotent across restarts and
+    processes: a second insert of the same key fails and is ignored.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "lane", "id"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    method: str = Field(max_length=40)  # sendMessage | editMessageText | sendPhoto | sendDocument
+    lane: int = 1
+    payload: str = Field(sa_type=Text)  # JSON: text, buttons, file name, ...
+    item_id: Optional[int] = Field(default=None, index=True)
+    card_id: Optional[int] = Field(default=None)  # for edits: the card being edited
+    purpose: str = Field(default="message", max_length=40)
+    dedupe_key: Optional[str] = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=20)  # pending | sent | failed | superseded
+    attempts: int = 0
+    not_before: Optional[datetime] = _dt(default=None)
+    created_at: datetime = _dt()
+    sent_at: Optional[datetime] = _dt(default=None)
+    message_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    error: Optional[str] = Field(default=None, sa_type=Text)
+
+
+class Card(SQLModel, table=True):
+    """A card of an item posted in a chat; ``message_id`` is filled in once Telegram accepted it."""
+
+    __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_chat_message", "chat_id", "message_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    outbox_id: Optional[int] = None
+    message_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    active: bool = True  # False once the item was re-routed away from this chat
+    created_at: datetime = _dt()
+
+
+class ChatState(SQLModel, table=True):
+    """Delivery state of one chat: migrations to a supergroup and a bot removed from the group."""
+
+    __tablename__ = "chat_state"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    migrated_to: Optional[int] = Field(default=None, sa_type=BigInteger)
+    blocked: bool = False
+    blocked_reason: Optional[str] = Field(default=None, sa_type=Text)
+    blocked_at: Optional[datetime] = _dt(default=None)
+
+
+class Region(SQLModel, table=True):
+    """A region as configured; ``chat_id`` follows chat migrations, so it may differ from the file."""
+
+    __tablename__ = "regions"
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    aliases: str = Field(default="[]", sa_type=Text)  # JSON list
+
+
+class Officer(SQLModel, table=True):
+    """The roster as configured: who may act, where, in which role."""
+
+    __tablename__ = "officers"
+
+    user_id: int = Field(sa_type=BigInteger, primary_key=True)
+    name: str = Field(max_length=200)
+    region: str = Field(max_length=64)  # a region code or "*"
+    role: str = Field(max_length=20)  # officer | supervisor | leader
+    language: Optional[str] = Field(default=None, max_length=10)
+    private_chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)  # once they wrote to the bot
+
+
+class Meta(SQLModel, table=True):
+    """Small key/value facts the service keeps (schema version, last sweep)."""
+
+    __tablename__ = "meta"
+
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(default="", sa_type=Text)
+
+
+
+
+__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "Region", "Officer", "Meta", "UTCDateTime"]
