@@ -135,20 +135,24 @@ class Renderer:
 
 @lru_cache(maxsize=None)
 def _load_catalogue(lang: str) -> dict[str, str]:
-    path = TEMPLATES / lang / "messages.toml"
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    """Every ``*.toml`` in the language's folder, merged: ``messages.toml`` holds the core strings,
+    each capability may bring its own file. A key defined twice is a mistake and stops start-up."""
     flat: dict[str, str] = {}
+    origin: dict[str, str] = {}
 
-    def walk(prefix: str, node: dict[str, Any]) -> None:
+    def walk(prefix: str, node: dict[str, Any], source: str) -> None:
         for k, v in node.items():
             key = f"{prefix}{k}"
             if isinstance(v, dict):
-                walk(key + ".", v)
+                walk(key + ".", v, source)
+            elif key in flat:
+                raise ValueError(f"message {key!r} is defined in both {origin[key]} and {source}")
             else:
-                flat[key] = str(v)
+                flat[key], origin[key] = str(v), source
 
-    walk("", data)
+    for path in sorted((TEMPLATES / lang).glob("*.toml")):
+        with path.open("rb") as fh:
+            walk("", tomllib.load(fh), path.name)
     return flat
 
 

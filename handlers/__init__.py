@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers import buttons, commands
+from handlers import buttons, commands, deadlines, leaders
 
 # the commands, in menu order; their menu descriptions are catalogue strings ``menu.<name>_plain``
 COMMANDS = (
@@ -14,6 +14,8 @@ COMMANDS = (
     ("mine", commands.mine),
     ("route", commands.route),
     ("supervise", commands.supervise),
+    *deadlines.COMMANDS,
+    *leaders.COMMANDS,
     ("help", commands.help_command),
     ("start", commands.start),
 )

@@ -1,13 +1,15 @@
-"""One pass of all time-driven work as of ``now``: reminders, escalation, digests that are due.
+"""One pass of all time-driven work as of ``now``: reminders, escalation, warnings, digests.
 
 Called by the scheduler's tick and by ``liuyan sweep --now``. It reads the clock nowhere: ``now`` is
-passed in, so tests move time by calling it with later instants.
+passed in, so tests move time by calling it with later instants. Each part queues its messages
+with dedupe keys, so running a pass twice, or in two processes, queues nothing twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlmodel import Session
 
@@ -23,10 +25,22 @@ class SweepReport:
             self.queued[kind] = self.queued.get(kind, 0) + n
 
     def __str__(self) -> str:
-        return ", ".join(f"{k}: {v}" for k, v in sorted(self.queued.items())) or "nothing"
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.queued.items())) or "nothing due"
+
+
+SweepPart = Callable[[Session, Workflow, datetime, SweepReport], None]
+
+
+def parts() -> list[SweepPart]:
+    """The time-driven parts, in order: reminders and escalation first, then reports."""
+    from scheduler import digest, reminders
+
+    return [reminders.sweep_reminders, digest.sweep_reports]
 
 
 def sweep(session: Session, workflow: Workflow, now: datetime) -> SweepReport:
-    """Queue everything due at ``now`` exactly once (dedupe keys make a second pass a no-op)."""
+    """Queue everything due at ``now`` exactly once."""
     report = SweepReport()
+    for part in parts():
+        part(session, workflow, now, report)
     return report

@@ -166,6 +166,25 @@ class ChatState(SQLModel, table=True):
     blocked_at: Optional[datetime] = _dt(default=None)
 
 
+class ExtensionRequest(SQLModel, table=True):
+    """A holder's request for more working days, and the supervisor's decision on it."""
+
+    __tablename__ = "extension_requests"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    days: int
+    reason: str = Field(sa_type=Text)
+    status: str = Field(default="pending", max_length=20)  # pending | approved | refused
+    requested_by: Optional[int] = Field(default=None, sa_type=BigInteger)
+    requested_by_name: Optional[str] = Field(default=None, max_length=200)
+    requested_at: datetime = _dt()
+    chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    decided_by: Optional[int] = Field(default=None, sa_type=BigInteger)
+    decided_by_name: Optional[str] = Field(default=None, max_length=200)
+    decided_at: Optional[datetime] = _dt(default=None)
+
+
 class Region(SQLModel, table=True):
     """A region as configured; ``chat_id`` follows chat migrations, so it may differ from the file."""
 
@@ -201,4 +220,4 @@ class Meta(SQLModel, table=True):
 
 
 
-__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "Region", "Officer", "Meta", "UTCDateTime"]
+__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]

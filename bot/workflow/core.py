@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import update
 from sqlmodel import Session, select
@@ -48,6 +48,21 @@ from storage.models import Card, Event, Item, Officer, Outbox, Region
 
 REPLY_LIMIT = 3000
 CALLBACK_CLAIM = "claim"
+
+# callback action -> fn(session, workflow, item_id, actor, chat_id, message_id, now) -> pop-up text.
+# Modules of the workflow layer register the buttons they own with :func:`button_action`.
+ButtonAction = Callable[..., str]
+BUTTON_ACTIONS: dict[str, ButtonAction] = {}
+
+
+def button_action(name: str) -> Callable[[ButtonAction], ButtonAction]:
+    """Register the handler of inline buttons whose callback data is ``name:<item id>``."""
+
+    def register(fn: ButtonAction) -> ButtonAction:
+        BUTTON_ACTIONS[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -450,36 +465,18 @@ class Workflow:
 
     # ------------------------------------------------------------------ buttons, help, supervision
 
-    buttons = frozenset({"claim", "supervise"})
+    @property
+    def buttons(self) -> frozenset[str]:
+        return frozenset(BUTTON_ACTIONS)
 
     def press(self, session: Session, action: str, item_id: int, actor: Actor, chat_id: int,
               message_id: int, now: datetime) -> str:
-        """A button press, checked like the command it stands for; returns the pop-up text.
-
-        The pressed message must be this item's card (or alert) in this very chat: a forwarded or
-        replayed callback that names another item changes nothing.
-        """
-        if action == CALLBACK_CLAIM:
-            # the pressed message must be this item's live card here; its message id may not be
-            # recorded yet if the press comes within moments of the card's delivery
-            pressed = card_at(session, chat_id, message_id)
-            if pressed is not None:
-                if pressed.item_id != item_id or not pressed.active:
-                    raise Refusal("stale_button")
-            elif not any(c.chat_id == chat_id and c.message_id is None for c in active_cards(session, item_id)):
-                raise Refusal("stale_button")
-            actor = Actor(actor.user_id, actor.name, chat_id, None, actor.lang, actor.source)
-            self.claim(session, item_id, actor, now, confirm=False)
-            return self.renderer.text("ok.popup_claimed_plain", self.lang_for(actor), id=item_id)
-        if action == "supervise":
-            sent = session.exec(select(Outbox).where(
-                Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
-            if sent is None:
-                raise Refusal("stale_button")
-            self.supervise(session, item_id, Actor(actor.user_id, actor.name, chat_id, None, actor.lang), now,
-                           confirm=False)
-            return self.renderer.text("ok.popup_supervised_plain", self.lang_for(actor), id=item_id)
-        raise Refusal("stale_button")
+        """A button press, checked like the command it stands for; returns the pop-up text."""
+        fn = BUTTON_ACTIONS.get(action)
+        if fn is None:
+            raise Refusal("stale_button")
+        actor = Actor(actor.user_id, actor.name, chat_id, None, actor.lang, actor.source)
+        return fn(session, self, item_id, actor, chat_id, message_id, now)
 
     def supervise(self, session: Session, item_id: int, actor: Actor, now: datetime, *,
                   confirm: bool = True) -> Item:
@@ -536,6 +533,34 @@ class Workflow:
         session.add(item)
         self._log(session, item, "rated", Actor(None, "citizen", source="api"), now, rating=rating)
         return item
+
+
+@button_action(CALLBACK_CLAIM)
+def _press_claim(session: Session, wf: Workflow, item_id: int, actor: Actor, chat_id: int,
+                 message_id: int, now: datetime) -> str:
+    """The pressed message must be this item's live card in this chat: a forwarded or replayed
+    callback naming another item changes nothing. Its message id may not be recorded yet if the
+    press comes within moments of the card's delivery."""
+    pressed = card_at(session, chat_id, message_id)
+    if pressed is not None:
+        if pressed.item_id != item_id or not pressed.active:
+            raise Refusal("stale_button")
+    elif not any(c.chat_id == chat_id and c.message_id is None for c in active_cards(session, item_id)):
+        raise Refusal("stale_button")
+    wf.claim(session, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_claimed_plain", wf.lang_for(actor), id=item_id)
+
+
+@button_action("supervise")
+def _press_supervise(session: Session, wf: Workflow, item_id: int, actor: Actor, chat_id: int,
+                     message_id: int, now: datetime) -> str:
+    """Only the alert (or card) about this very item, sent in this chat, carries this button."""
+    sent = session.exec(select(Outbox).where(
+        Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
+    if sent is None and card_at(session, chat_id, message_id) is None:
+        raise Refusal("stale_button")
+    wf.supervise(session, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_supervised_plain", wf.lang_for(actor), id=item_id)
 
 
 class _ItemForCard:

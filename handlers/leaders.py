@@ -1,0 +1,8 @@
+"""Leaders' and supervisors' commands beyond the core: filled in with issue 5."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (command, handler) pairs, registered by handlers/__init__.py; menu text is ``menu.<command>_plain``
+COMMANDS: tuple[tuple[str, Any], ...] = ()
