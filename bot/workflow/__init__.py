@@ -9,8 +9,10 @@ from bot.workflow.core import (
     Actor,
     Incoming,
     Workflow,
+    after_intake,
     build_sensitivity,
     button_action,
 )
+from bot.workflow import deadlines, leaders  # noqa: E402,F401  (register their buttons and hooks)
 
-__all__ = ["SYSTEM", "Actor", "Incoming", "Workflow", "build_sensitivity", "button_action"]
+__all__ = ["SYSTEM", "Actor", "Incoming", "Workflow", "after_intake", "build_sensitivity", "button_action"]

@@ -55,6 +55,18 @@ ButtonAction = Callable[..., str]
 BUTTON_ACTIONS: dict[str, ButtonAction] = {}
 
 
+# fn(session, workflow, new_items, now), run in the intake's transaction after the new items are
+# stored and their cards queued (e.g. the leaders' early warning of similar messages about one place)
+IntakeHook = Callable[..., None]
+INTAKE_HOOKS: list[IntakeHook] = []
+
+
+def after_intake(fn: IntakeHook) -> IntakeHook:
+    """Register a step that runs on every intake batch's new items, in the same transaction."""
+    INTAKE_HOOKS.append(fn)
+    return fn
+
+
 def button_action(name: str) -> Callable[[ButtonAction], ButtonAction]:
     """Register the handler of inline buttons whose callback data is ``name:<item id>``."""
 
@@ -331,6 +343,10 @@ class Workflow:
                 self.alert_sensitive(session, item, now)
             existing[msg.external_id] = item
             results.append((item, True))
+        new_items = [item for item, created in results if created]
+        if new_items:
+            for hook in INTAKE_HOOKS:
+                hook(session, self, new_items, now)
         return results
 
     def alert_sensitive(self, session: Session, item: Item, now: datetime) -> None:

@@ -1,0 +1,3 @@
+"""Workflow steps for leaders (filled in by its issue); registers its buttons and intake hooks."""
+
+from __future__ import annotations
