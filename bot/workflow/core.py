@@ -202,7 +202,8 @@ class Workflow:
             raise Refusal("not_a_card")
         return card.item_id
 
-    def view(self, item: Item) -> ItemView:
+    def view(self, item: Item, now: datetime | None = None) -> ItemView:
+        """The facts the rules need, with times worded for a refusal said at ``now``."""
         return ItemView(
             id=item.id or 0,
             status=item.status,
@@ -210,15 +211,18 @@ class Workflow:
             region_name=self.region_name(item.region),
             claimed_by=item.claimed_by,
             claimed_by_name=item.claimed_by_name,
-            claimed_at=self._when(item.claimed_at, item.received_at),
-            replied_at=self._when(item.replied_at, item.received_at),
+            claimed_at=self._when(item.claimed_at, now),
+            replied_at=self._when(item.replied_at, now),
         )
 
-    def _when(self, at: datetime | None, ref: datetime | None = None) -> str | None:
+    def _when(self, at: datetime | None, now: datetime | None) -> str | None:
+        """``10:02`` when it happened today, ``10-08 10:02`` otherwise."""
         if at is None:
             return None
         local = at.astimezone(self.tz)
-        return local.strftime("%H:%M") if ref is None or local.date() == _today(ref, self.tz) else local.strftime("%m-%d %H:%M")
+        if now is not None and local.date() == now.astimezone(self.tz).date():
+            return local.strftime("%H:%M")
+        return local.strftime("%m-%d %H:%M")
 
     # ------------------------------------------------------------------ rendering
 
@@ -370,7 +374,7 @@ class Workflow:
         """Claim with one conditional UPDATE, so of many simultaneous claims exactly one wins."""
         person = self.person(actor.user_id, actor.name)
         item = self.get_item(session, item_id)
-        check_claim(person, self.view(item))
+        check_claim(person, self.view(item, now))
         result = session.exec(
             update(Item)
             .where(Item.id == item_id, Item.status == Status.NEW)
@@ -379,8 +383,8 @@ class Workflow:
         )
         item = self.get_item(session, item_id)
         if result.rowcount != 1:  # someone else was faster: refuse with their name
-            check_claim(person, self.view(item))
-            raise Refusal("held_by", {"id": item_id, "holder": item.claimed_by_name, "since": self.view(item).claimed_at})
+            check_claim(person, self.view(item, now))
+            raise Refusal("held_by", {"id": item_id, "holder": item.claimed_by_name, "since": self.view(item, now).claimed_at})
         self._log(session, item, "claimed", actor, now)
         self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
         if confirm and actor.chat_id is not None:
@@ -397,7 +401,7 @@ class Workflow:
             raise Refusal("reply_too_long", {"length": len(text), "limit": REPLY_LIMIT})
         person = self.person(actor.user_id, actor.name)
         item = self.get_item(session, item_id, lock=True)
-        check_reply(person, self.view(item))
+        check_reply(person, self.view(item, now))
         if item.status != Status.CLAIMED or item.claimed_by != person.user_id:
             # a supervisor replying to an item holds it from then on
             item.claimed_by, item.claimed_by_name = person.user_id, person.name
@@ -420,7 +424,7 @@ class Workflow:
         new card is posted in the new region's chat."""
         person = self.person(actor.user_id, actor.name)
         item = self.get_item(session, item_id, lock=True)
-        check_route(person, self.view(item))
+        check_route(person, self.view(item, now))
         ref = (region_ref or "").strip()
         target = self.directory.resolve(ref)
         if target is None:
@@ -457,7 +461,7 @@ class Workflow:
         get the full text, everyone else the masked card."""
         person = self.person(actor.user_id, actor.name)
         item = self.get_item(session, item_id)
-        check_read(person, self.view(item))
+        check_read(person, self.view(item, now))
         full = private and (person.role in (Role.SUPERVISOR, Role.LEADER) or item.claimed_by == person.user_id)
         text, buttons = self.render_card(item, full=full, lang=self.lang_for(actor))
         assert actor.chat_id is not None
@@ -507,7 +511,7 @@ class Workflow:
         if item.supervised:
             raise Refusal("already_supervised", {"id": item_id})
         if item.status in (Status.REPLIED, Status.CLOSED):
-            raise Refusal("already_replied", {"id": item_id, "at": self.view(item).replied_at})
+            raise Refusal("already_replied", {"id": item_id, "at": self.view(item, now).replied_at})
         item.supervised, item.supervised_at = True, now
         if item.deadline is not None and item.deadline > now:
             factor = self.config.deadlines.supervised_factor
@@ -607,7 +611,3 @@ def _dumps(values: Iterable[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-def _today(ref: datetime, tz: Any) -> Any:
-    from datetime import datetime as _dt
-
-    return _dt.now(tz).date() if ref is None else ref.astimezone(tz).date()
