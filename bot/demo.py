@@ -1,33 +1,35 @@
-"""``liuyan demo``: the whole service offline, on the embedded defaults.
+"""``liuyan demo``: the whole service offline, on sandbox time, with a web chat to watch and act in.
 
 A built-in Bot API stand-in plays Telegram on 127.0.0.1; a SQLite file in ``--dir`` holds the data;
-sample messages written for the demo arrive over the intake API, and simulated officers claim,
-reply, route and supervise through the stand-in exactly as people would in Telegram. Every message
-each chat receives is printed as it arrives.
+a sandbox clock (:mod:`bot.sandbox_clock`) starts on a Thursday morning and runs fast, and the
+training scenario (:mod:`bot.scenario`) brings sample messages over the intake API while simulated
+officers claim, reply, route and supervise through the stand-in exactly as people would in Telegram.
+The page at http://127.0.0.1:PORT/ (:mod:`bot.web.sandbox`) shows every chat live and lets the
+visitor act as anyone in the roster; every message is also printed in the terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import errno
 import logging
-import random
-import re
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from bot.config import Config, load_config
+from bot.config import load_config
 from bot.render import Renderer
+from bot.sandbox_clock import SandboxClock, ensure_offline
+from bot.scenario import Scenario, ScenarioRunner, load_scenario, real_duration, sandbox_rate
 
 log = logging.getLogger(__name__)
 
 DEMO_DATA = Path(__file__).parent / "demo_data"
 DEMO_TOKEN = "1000000001:DEMO-offline-token"
+DEMO_API_TOKEN = "demo-api-token"
 
 LANZHOU, TIANSHUI, BAIYIN = -1001000000100, -1001000000200, -1001000000300
 DESK, LEADERS = -1001000000002, -1001000000001
@@ -49,10 +51,15 @@ PEOPLE = (
     Person(2001, "刘督办", "*", "supervisor"),
     Person(3001, "陈书记", "*", "leader"),
 )
+VISITOR = (9999, "路人甲")  # known to Telegram but not in the roster: shows how strangers are refused
 
 
-def demo_config_text(db_path: Path, api_port: int, api_url: str) -> str:
-    """The demo's config: the CONTRACT's shape with three regions of Gansu and a small roster."""
+def demo_config_text(db_path: Path, api_port: int, api_url: str, *, db_url: str | None = None) -> str:
+    """The demo's config: the CONTRACT's shape with three regions of Gansu and a small roster.
+
+    The scheduler ticks every 2 s (of real time) so that, on fast sandbox time, reminders and the
+    weekly roundup come within moments of being due; unclaimed items are nagged after an hour.
+    """
     officers = "\n".join(
         f'[[officers]]\nuser_id = {p.user_id}\nname = "{p.name}"\nregion = "{p.region}"\nrole = "{p.role}"\n'
         for p in PEOPLE
@@ -66,16 +73,19 @@ api_url = "{api_url}"
 poll_timeout = 1
 
 [database]
-url = "sqlite:///{db_path.as_posix()}"
+url = "{db_url or 'sqlite:///' + db_path.as_posix()}"
 
 [api]
 host = "127.0.0.1"
 port = {api_port}
-token = "demo-api-token"
+token = "{DEMO_API_TOKEN}"
 
 [schedule]
 timezone = "Asia/Shanghai"
-tick_seconds = 5
+tick_seconds = 2
+
+[reminders]
+unclaimed_after_minutes = 60
 
 [leaders]
 chat_id = {LEADERS}
@@ -108,17 +118,12 @@ CHAT_TITLES = {LANZHOU: "兰州市联络群", TIANSHUI: "天水市联络群", BA
                DESK: "省委办公厅值班台", LEADERS: "领导专报"}
 
 
-def load_sample_messages() -> list[dict[str, Any]]:
-    with (DEMO_DATA / "messages.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 class DemoPrinter:
     """Prints each chat's new and edited messages, as a person in that chat would see them."""
 
-    def __init__(self, standin: Any, out: Any = sys.stdout) -> None:
+    def __init__(self, standin: Any, out: Any = None) -> None:
         self.standin = standin
-        self.out = out
+        self.out = out or sys.stdout
 
     def line(self, chat_id: int, who: str, text: str, edited: bool = False) -> None:
         title = CHAT_TITLES.get(chat_id) or next((p.name for p in PEOPLE if p.user_id == chat_id), str(chat_id))
@@ -126,112 +131,147 @@ class DemoPrinter:
         body = text if len(text) < 600 else text[:600] + " …"
         print(f"\n┌─ [{title}] {mark}{who}\n│ " + body.replace("\n", "\n│ "), file=self.out, flush=True)
 
+    def note(self, text: str) -> None:
+        print(f"\n📌 {text}", file=self.out, flush=True)
+
     async def run(self) -> None:
         queue = self.standin.subscribe()
-        while True:
-            event = await queue.get()
-            message = event.get("message") or {}
-            if event.get("type") not in ("message", "edit") or not message:
-                continue
-            sender = message.get("from") or {}
-            who = "🤖 liuyan" if sender.get("is_bot") else f"👤 {sender.get('name')}"
-            text = message.get("text") or ""
-            if message.get("file"):
-                text = f"📎 {message['file'].get('file_name') or message.get('kind')}\n{text}"
-            for row in message.get("buttons") or []:
-                text += "\n" + "  ".join(f"[{b.get('text')}]" for b in row)
-            self.line(message["chat_id"], who, text, edited=event.get("type") == "edit")
+        try:
+            while True:
+                event = await queue.get()
+                message = event.get("message") or {}
+                if event.get("type") not in ("message", "edit") or not message:
+                    continue
+                sender = message.get("from") or {}
+                who = "🤖 liuyan" if sender.get("is_bot") else f"👤 {sender.get('name')}"
+                text = message.get("text") or ""
+                if message.get("file"):
+                    text = f"📎 {message['file'].get('file_name') or message.get('kind')}\n{text}"
+                for row in message.get("buttons") or []:
+                    text += "\n" + "  ".join(f"[{b.get('text')}]" for b in row)
+                self.line(message["chat_id"], who, text, edited=event.get("type") == "edit")
+        finally:
+            self.standin.unsubscribe(queue)
 
 
-class Officers:
-    """Simulated officers acting through the stand-in, as people would in Telegram."""
+class DemoSandbox:
+    """Stand-in, service on sandbox time, and the web page: ``async with DemoSandbox(...) as box``.
 
-    def __init__(self, standin: Any, printer: DemoPrinter, speed: float) -> None:
-        self.standin = standin
-        self.printer = printer
-        self.speed = speed
-        self.rng = random.Random(7)
+    ``liuyan demo`` plays the scenario in it; tests use it the same way and act themselves.
+    """
 
-    async def pause(self, seconds: float) -> None:
-        await asyncio.sleep(seconds / self.speed)
+    def __init__(self, folder: Path, *, port: int = 0, speed: float = 1.0, scenario: Scenario | None = None,
+                 start: datetime | None = None, enforce_limits: bool = True, web: bool = True,
+                 scheduler: bool = True, db_url: str | None = None) -> None:
+        self.folder = folder
+        self.port = port
+        self.scenario = scenario or load_scenario()
+        self.clock = SandboxClock(start or self.scenario.start, sandbox_rate(self.scenario, speed))
+        self.enforce_limits = enforce_limits
+        self.serve_web = web
+        self.use_scheduler = scheduler
+        self.db_url = db_url  # None: a SQLite file in the folder (tests pass PostgreSQL here too)
+        self.standin: Any = None
+        self.service: Any = None
+        self.hub: Any = None
+        self.config: Any = None
+        self.config_path = folder / "liuyan.toml"
+        self.web_runner: Any = None
+        self.web_url: str | None = None
 
-    def say(self, chat_id: int, person: Person, text: str, reply_to: int | None = None) -> None:
-        self.standin.inject_message(chat_id, person.user_id, text, reply_to_message_id=reply_to)
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.service.port}"
 
-    async def card_of(self, chat_id: int, item_id: int, timeout: float = 60.0) -> Any:
-        pattern = re.compile(rf"^\S+ #{item_id}(?!\d)")
+    async def __aenter__(self) -> "DemoSandbox":
+        from bot.service import Service
+        from bot.services import Services
+        from bot.standin import BotApiStandin
 
-        def find(standin: Any) -> Any:
-            return next((m for m in standin.messages(chat_id) if pattern.match(m.text or "") and "📍" in (m.text or "")), None)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        db_path = self.folder / "liuyan.db"
+        for leftover in self.folder.glob("liuyan.db*"):
+            leftover.unlink()
+        clock = self.clock
+        # the stand-in dates messages in sandbox time too, so the page shows sandbox hours
+        self.standin = BotApiStandin(enforce_limits=self.enforce_limits, wall_clock=lambda: clock().timestamp())
+        await self.standin.start()
+        try:
+            for chat_id, title in CHAT_TITLES.items():
+                self.standin.register_chat(chat_id, title, type="supergroup")
+            for p in PEOPLE:
+                self.standin.register_user(p.user_id, p.name)
+                self.standin.register_chat(p.user_id, p.name, type="private")
+            self.standin.register_user(VISITOR[0], VISITOR[1])
+            self.standin.register_chat(VISITOR[0], VISITOR[1], type="private")
+            self.config_path.write_text(demo_config_text(db_path.resolve(), 0, self.standin.base_url,
+                                                             db_url=self.db_url), encoding="utf-8")
+            self.config = load_config(self.config_path)
+            ensure_offline(self.config)
+            self.scenario.check_roster(self.config)
+            services = Services.create(self.config, clock=clock)
+            self.service = Service.create(self.config, services=services, poll_seconds=0.2)
+            await self.service.start(scheduler=self.use_scheduler)
+            if self.serve_web:
+                from bot.web.sandbox import SandboxHub, start_sandbox_web
 
-        await self.standin.wait_for(lambda st: find(st) is not None, timeout=timeout)
-        return find(self.standin)
+                self.hub = SandboxHub(self.service, self.standin, clock)
+                self.web_runner, self.web_url = await start_sandbox_web(self.service, self.standin, self.port,
+                                                                        clock=clock, hub=self.hub)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
 
-    async def handle(self, item: dict[str, Any], config: Config) -> None:
-        """One item's life: routed if needed, claimed (button or command), replied, supervised."""
-        item_id, region = item["id"], item["region"]
-        supervisor = next(p for p in PEOPLE if p.role == "supervisor")
-        if item.get("sensitive"):
-            leader = next(p for p in PEOPLE if p.role == "leader")
-            await self.pause(2)
-            self.say(LEADERS, leader, f"/supervise {item_id}")
-        if region is None:
-            await self.card_of(DESK, item_id)
-            await self.pause(3)
-            region = self.rng.choice([r.code for r in config.regions])
-            name = next(r.name for r in config.regions if r.code == region)
-            self.say(DESK, supervisor, f"/route {item_id} {name}")
-        chat = next(r.chat_id for r in config.regions if r.code == region)
-        card = await self.card_of(chat, item_id)
-        officers = [p for p in PEOPLE if p.region == region and p.role == "officer"]
-        officer = officers[item_id % len(officers)]
-        await self.pause(3)
-        if item_id % 2:
-            self.printer.line(chat, f"👤 {officer.name}", f"（点按钮）🙋 认领 #{item_id}")
-            self.standin.press_button(chat, card.message_id, officer.user_id, f"claim:{item_id}")
-        else:
-            self.say(chat, officer, f"/claim {item_id}")
-        await self.pause(6)
-        text = "您好，您反映的问题已转交相关部门核实处理，我们将在办理后第一时间答复。感谢您的监督！"
-        if item_id % 3 == 0:
-            self.say(chat, officer, f"/reply {text}", reply_to=card.message_id)
-        else:
-            self.say(chat, officer, f"/reply {item_id} {text}")
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+            self.web_runner = None
+        if self.service is not None:
+            await self.service.stop()
+            self.service.services.db.dispose()
+            self.service = None
+        if self.standin is not None:
+            await self.standin.stop()
+            self.standin = None
+
+    def runner(self, narrate: Any = None) -> ScenarioRunner:
+        def note(name: str) -> None:
+            if self.hub is not None:
+                self.hub.narrate(name)
+            if narrate is not None:
+                narrate(name)
+
+        return ScenarioRunner(self.scenario, service=self.service, standin=self.standin, clock=self.clock,
+                              api_url=self.api_url, narrate=note)
 
 
 async def run_demo(*, port: int = 8000, folder: Path = Path("liuyan-demo"), speed: float = 1.0,
                    duration: float | None = None) -> int:
-    from bot.service import Service
-    from bot.standin import BotApiStandin
-
-    folder.mkdir(parents=True, exist_ok=True)
-    db_path = folder / "liuyan.db"
-    for leftover in folder.glob("liuyan.db*"):
-        leftover.unlink()
-    standin = BotApiStandin(enforce_limits=True)
-    await standin.start()
-    for chat_id, title in CHAT_TITLES.items():
-        standin.register_chat(chat_id, title, type="supergroup")
-    for p in PEOPLE:
-        standin.register_user(p.user_id, p.name)
-        standin.register_chat(p.user_id, p.name, type="private")
-    config_path = folder / "liuyan.toml"
-    config_path.write_text(demo_config_text(db_path.resolve(), 0, standin.base_url), encoding="utf-8")
-    config = load_config(config_path)
-    service = Service.create(config, poll_seconds=0.2)
-    printer = DemoPrinter(standin)
-    tasks: list[asyncio.Task[Any]] = []
-    await service.start()
-    web = web_url = None
+    if not speed > 0:
+        print(f"liuyan demo: --speed must be above 0, got {speed}", file=sys.stderr)
+        return 2
+    renderer = Renderer("zh")
     try:
-        web, web_url = await _start_web(service, standin, port)
-        api = f"http://127.0.0.1:{service.port}"
-        renderer = Renderer("zh")
-        print(renderer.template("demo_banner.txt.j2", "zh", web=web_url, api=api, folder=str(folder),
-                                config=str(config_path)), flush=True)
+        box = DemoSandbox(folder, port=port, speed=speed)
+        await box.__aenter__()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"liuyan demo: port {port} is in use; choose another with --port", file=sys.stderr)
+            return 1
+        raise
+    printer = DemoPrinter(box.standin)
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        scenario = box.scenario
+        print(renderer.template("demo_banner.txt.j2", "zh", web=box.web_url, api=box.api_url, folder=str(folder),
+                                config=str(box.config_path)), flush=True)
+        print(renderer.text("web.demo_clock", "zh", start=scenario.start.strftime("%Y-%m-%d %H:%M"),
+                            rate=f"{box.clock.rate:g}", minutes=f"{max(1, round(real_duration(scenario, speed).total_seconds() / 60))}"),
+              flush=True)
+        runner = box.runner(narrate=lambda name: printer.note(renderer.text(f"web.narration.{name}", "zh")))
         tasks.append(asyncio.create_task(printer.run()))
-        officers = Officers(standin, printer, speed)
-        tasks.append(asyncio.create_task(_feed(api, config, officers, speed)))
+        tasks.append(asyncio.create_task(runner.run()))
         if duration is not None:
             await asyncio.sleep(duration)
         else:
@@ -244,38 +284,5 @@ async def run_demo(*, port: int = 8000, folder: Path = Path("liuyan-demo"), spee
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        if web is not None:
-            await web.cleanup()
-        await service.stop()
-        service.services.db.dispose()
-        await standin.stop()
+        await box.__aexit__(None, None, None)
     return 0
-
-
-async def _start_web(service: Any, standin: Any, port: int) -> Any:
-    """The demo's web chat (bot.web.sandbox), when present; returns (runner, url) or (None, None)."""
-    try:
-        from bot.web.sandbox import start_sandbox_web
-    except ImportError:
-        return None, None
-    return await start_sandbox_web(service, standin, port)
-
-
-async def _feed(api: str, config: Config, officers: Officers, speed: float) -> None:
-    """Sample messages arrive over the intake API at their scenario times; officers act on each."""
-    handlers: list[asyncio.Task[Any]] = []
-    started = asyncio.get_running_loop().time()
-    headers = {"Authorization": f"Bearer {config.api.token}"}
-    async with aiohttp.ClientSession() as http:
-        for sample in load_sample_messages():
-            delay = started + sample.pop("at", 0) / speed - asyncio.get_running_loop().time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            async with http.post(f"{api}/api/v1/messages", json=sample, headers=headers) as resp:
-                item = await resp.json()
-            handlers.append(asyncio.create_task(officers.handle(item, config)))
-        for task in handlers:
-            try:
-                await task
-            except Exception as exc:  # noqa: BLE001 - a stuck simulated officer must not end the demo
-                log.warning("demo officer stopped: %s", exc)

@@ -7,14 +7,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeDefault, ChatMember, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 import handlers
 from handlers.ordering import PerChatOrder
@@ -45,8 +47,32 @@ def build_application(s: Services, *, webhook: bool = False) -> Application:
     app = builder.build()
     app.bot_data["services"] = s
     handlers.register(app)
+    # delivery housekeeping, in their own group so they never shadow a command
+    app.add_handler(ChatMemberHandler(_on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER), group=90)
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, _on_migration), group=90)
     app.add_error_handler(_on_error)
     return app
+
+
+async def _on_my_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was added back to a group it had been removed from: send its backlog now rather
+    than at the next probe."""
+    change = update.my_chat_member
+    s: Services = context.application.bot_data["services"]
+    if change is None or s.delivery is None:
+        return
+    if change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+        s.delivery.probe_now(change.chat.id)
+
+
+async def _on_migration(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram's service message about a group becoming a supergroup: store the new id at once
+    (a send to the old id would find out too, one request later)."""
+    message = update.effective_message
+    s: Services = context.application.bot_data["services"]
+    if message is None or s.delivery is None or not message.migrate_to_chat_id:
+        return
+    await s.delivery.chat_migrated(message.chat.id, message.migrate_to_chat_id)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -73,25 +99,39 @@ async def set_menu(app: Application, s: Services) -> None:
 
 
 class TelegramWebhook:
-    """Receives Telegram's POSTs on the intake server, checking the secret token in constant time
-    (PTB's customwebhookbot pattern: ``Update.de_json`` onto the application's update queue)."""
+    """Receives Telegram's POSTs on the intake server (webhook mode).
+
+    The ``X-Telegram-Bot-Api-Secret-Token`` header must equal the configured secret (compared in
+    constant time); anything else is 403 and is not looked at. An update is handled before the
+    answer, in its chat's order (PTB's customwebhookbot pattern, but awaited): Telegram resends what
+    did not get a 2xx, so a crash mid-update loses nothing. An update id seen moments ago (a resend
+    whose first answer was lost) is acknowledged without handling it twice.
+    """
+
+    SEEN = 4096
 
     def __init__(self, app: Application, secret: str) -> None:
         self.app = app
-        self.secret = secret
+        self.secret = secret.encode("utf-8")
+        self._seen: dict[int, None] = {}
 
     async def handle(self, request: web.Request) -> web.Response:
-        import hmac
-
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return web.json_response({"error": "wrong secret token"}, status=403)
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self.secret):
+            return web.json_response({"error": "wrong or missing secret token"}, status=403)
         try:
-            data = await request.json()
+            data = await request.json(loads=json.loads)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except Exception:  # noqa: BLE001 - malformed updates are dropped, never a 500
+        except Exception:  # noqa: BLE001 - malformed updates are refused, never a 500
             return web.json_response({"error": "not a Telegram update"}, status=400)
-        await self.app.update_queue.put(update)
+        if update.update_id in self._seen:
+            return web.json_response({"ok": True, "duplicate": True})
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
+        self._seen[update.update_id] = None
+        while len(self._seen) > self.SEEN:
+            self._seen.pop(next(iter(self._seen)))
         return web.json_response({"ok": True})
 
 
@@ -114,6 +154,9 @@ class Service:
         app = build_application(s, webhook=webhook)
         delivery = DeliveryWorker(
             s.db, app.bot, desk_chat_id=config.desk.chat_id, pacer=pacer, poll_seconds=poll_seconds,
+            # longer than any one request can take (connect + write + read), so a lease only
+            # expires when its process is gone
+            lease_seconds=3 * config.telegram.request_timeout + 5,
             blocked_notice=lambda chat, region: s.renderer.text("misc.blocked_chat", None, region=region),
         )
         s.delivery = delivery
@@ -144,8 +187,9 @@ class Service:
             await site.start()
         await self.app.start()
         if webhook is not None:
-            await self.app.bot.set_webhook(cfg.telegram.webhook_url + cfg.telegram.webhook_path,
-                                           secret_token=cfg.telegram.webhook_secret,
+            # webhook_url is the public address Telegram posts to (a proxy in front of this
+            # server forwards it to webhook_path); every process sets the same one
+            await self.app.bot.set_webhook(cfg.telegram.webhook_url, secret_token=cfg.telegram.webhook_secret,
                                            allowed_updates=Update.ALL_TYPES)
         else:
             assert self.app.updater is not None

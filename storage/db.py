@@ -4,6 +4,12 @@ The service is one asyncio loop; database work runs in worker threads via :meth:
 session per unit of work. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` so concurrent
 writers queue on the database lock instead of failing with "database is locked" half-way through a
 transaction; PostgreSQL needs none of this.
+
+Outages: a connection that fails (PostgreSQL stopped or unreachable, a SQLite file whose volume is
+gone) becomes :class:`DatabaseUnavailable`, which the intake API answers with 503 and the delivery
+worker waits out. Nothing is cached across an outage: PostgreSQL's pool pings a connection before
+use and SQLite opens the file for each unit of work (cheap, and it notices a vanished file), so the
+first unit of work after the database is back simply succeeds.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -36,26 +44,44 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _use_wal(cur: Any) -> None:
+    """WAL once per database file (it persists). Switching needs the file to itself and SQLite does
+    not wait for that with the busy timeout, so two processes opening a new file at once retry."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/")
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=8,
-            max_overflow=8,
+            poolclass=StaticPool if memory else NullPool,
         )
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
             if ":memory:" not in url:
-                cur.execute("PRAGMA journal_mode=WAL")
+                _use_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -63,7 +89,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args={"connect_timeout": 10} if "+psycopg" in url else {})
 
 
 class Database:
@@ -117,6 +144,49 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
+    def try_sole_lock(self, name: str) -> "SoleLock | None":
+        """Try to become the only holder of ``name`` on this database, for as long as the process
+        lives (a file lock beside a SQLite file, a session advisory lock on PostgreSQL). The
+        kernel or the server lets go when the process dies, even by SIGKILL, so holding it proves
+        no other live process holds it. None when another process does."""
+        if self.is_sqlite:
+            path = self.engine.url.database
+            if not path or path == ":memory:":
+                return SoleLock(lambda: None)
+            import fcntl
+
+            try:
+                fh = open(f"{path}.{name}.lock", "a+b")
+            except OSError:
+                return None
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.close()
+                return None
+            return SoleLock(fh.close)
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=7).digest(), "big")
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+        except Exception:  # noqa: BLE001 - no database, no lock
+            conn.close()
+            return None
+        if not got:
+            conn.close()
+            return None
+
+        def release() -> None:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+            except Exception:  # noqa: BLE001 - a dead connection has let go already
+                pass
+            conn.close()
+
+        return SoleLock(release)
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as conn:
@@ -131,6 +201,18 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class SoleLock:
+    """Held until :meth:`release` (or the process ends)."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release: Callable[[], None] | None = release
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
+            self._release = None
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
@@ -148,12 +230,25 @@ def _is_connection_error(exc: DBAPIError) -> bool:
         "no such host",
         "the database system is",
         "disk i/o error",
+        "connection timeout expired",
+        "connection timed out",
+        "ssl syscall error",
+        "no route to host",
+        "name or service not known",
+        "consuming input failed",
+        "sending query failed",
     )
     return any(n in msg for n in needles)
 
 
 def drop_all(engine: Engine) -> None:
-    """Tests only: remove every table (PostgreSQL test database is shared between runs)."""
+    """Tests only: remove every table, known to the models or not (the PostgreSQL test database is
+    shared between runs, and a test may have left tables of an older schema)."""
+    from sqlalchemy import MetaData
+
     SQLModel.metadata.drop_all(engine)
+    existing = MetaData()
+    existing.reflect(engine)
+    existing.drop_all(engine)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

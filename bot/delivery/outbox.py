@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.models import Card, Outbox
@@ -46,6 +47,24 @@ def keyboard_json(buttons: Keyboard | None) -> list[list[dict[str, str]]] | None
 
 def _exists(session: Session, dedupe_key: str) -> bool:
     return session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first() is not None
+
+
+def _insert(session: Session, row: Outbox) -> Outbox | None:
+    """Insert a row; one with a ``dedupe_key`` inside a savepoint, so that when another process
+    committed the same key a moment ago (two sweeps racing) this is a quiet no-op instead of
+    failing the caller's whole transaction."""
+    if row.dedupe_key is None:
+        session.add(row)
+        session.flush()
+        return row
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        if not _exists(session, row.dedupe_key):
+            raise  # some other constraint: a real error
+        return None
+    return row
 
 
 def enqueue_message(
@@ -82,9 +101,7 @@ def enqueue_message(
         created_at=now,
         not_before=not_before,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _insert(session, row)
 
 
 def enqueue_card(
@@ -183,9 +200,7 @@ def enqueue_file(
         dedupe_key=dedupe_key,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _insert(session, row)
 
 
 def active_cards(session: Session, item_id: int) -> list[Card]:

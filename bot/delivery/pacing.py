@@ -13,7 +13,6 @@ overrun a window.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 
@@ -29,17 +28,26 @@ GLOBAL_LIMIT = Limit(30, 1.0)
 
 
 class _Window:
+    """At most ``limit.count`` sends ending in any ``limit.period`` seconds.
+
+    Requests to different chats overlap and end out of order, so the slots are not kept sorted:
+    the earliest free moment is found among all slots still inside the window.
+    """
+
     def __init__(self, limit: Limit) -> None:
         self.limit = limit
-        self.slots: deque[list[float]] = deque()
+        self.slots: list[list[float]] = []
 
     def next_free(self, now: float) -> float:
         """Earliest time a new send may start (now if there is room)."""
-        while self.slots and self.slots[0][0] + self.limit.period <= now:
-            self.slots.popleft()
-        if len(self.slots) < self.limit.count:
+        period, count = self.limit.period, self.limit.count
+        if len(self.slots) >= count:
+            self.slots = [s for s in self.slots if s[0] + period > now]
+        if len(self.slots) < count:
             return now
-        return self.slots[-self.limit.count][0] + self.limit.period
+        ends = sorted(s[0] for s in self.slots)
+        # len - count + 1 of them must leave the window; the last of those decides
+        return ends[len(ends) - count] + period
 
     def take(self) -> list[float]:
         slot = [math.inf]
@@ -85,14 +93,31 @@ class Pacer:
         for slot in slots:
             slot[0] = ended
 
-    def release(self, slots: tuple[list[float], list[float]], ended: float) -> None:
-        """A request that never reached Telegram's counter (refused before sending) frees its slot
-        at ``ended`` all the same: counting it is the safe side."""
-        self.finish(slots, ended)
+    def release(self, slots: tuple[list[float], list[float]]) -> None:
+        """A request Telegram answered with an error (429, 4xx, 5xx) posted nothing and is not
+        counted there: free its slots. (A timeout may have posted; that one is ``finish``ed.)"""
+        for window, slot in ((self._chat_for_slot(slots[0]), slots[0]), (self.overall, slots[1])):
+            if window is not None:
+                for i, s in enumerate(window.slots):
+                    if s is slot:
+                        del window.slots[i]
+                        break
+
+    def _chat_for_slot(self, slot: list[float]) -> _Window | None:
+        for window in self.chats.values():
+            if any(s is slot for s in window.slots):
+                return window
+        return None
 
     def pause(self, chat_id: int, until: float) -> None:
         """After a 429 for one chat: that chat waits, the others go on."""
         self.paused_until[chat_id] = max(self.paused_until.get(chat_id, 0.0), until)
+
+    def forget_all(self) -> None:
+        """Drop every window and pause (when the clock is replaced)."""
+        self.overall = _Window(self.overall.limit)
+        self.chats.clear()
+        self.paused_until.clear()
 
     def forget(self, chat_id: int) -> None:
         self.chats.pop(chat_id, None)

@@ -1,14 +1,21 @@
 """The delivery worker: the one place that sends the outbox to Telegram.
 
-Loop: read the head row of every chat with pending rows (priority lane first, then oldest), start
+Loop: read the head row of every chat with queued rows (priority lane first, then oldest), start
 each one its chat's pacing allows, one request in flight per chat so a chat sees its messages in
-order. A row is leased (``status = 'sending'``) with a conditional UPDATE before it is sent, so two
-service processes never send the same row; a crashed process's leases expire and are taken over.
+order. A row is leased (``status = 'sending'``, ``not_before`` = lease expiry) with a conditional
+UPDATE before it is sent, so two workers never send the same row; a chat with a leased row is left
+alone by every other worker, which keeps its order across processes too; a crashed process's
+leases expire (after longer than any request can take) and are taken over.
 
 Faults: 429 pauses that chat for ``retry_after`` (others go on); 5xx, timeouts and network errors
-retry with capped exponential backoff, forever (a card must not be lost); a chat migrated to a
-supergroup has its new id stored everywhere and the send repeated; a bot removed from a group (403)
-keeps the chat's rows queued, tells the desk once and probes the chat again now and then.
+retry with capped exponential backoff, forever (a card must not be lost) and in order (the chat
+waits); a chat migrated to a supergroup has its new id stored everywhere and the send repeated; a
+bot removed from a group (403, or "chat not found") keeps the chat's rows queued, tells the desk
+once and probes the chat again now and then (at once when the bot is added back).
+
+Time: pacing runs on ``clock`` (monotonic seconds). Tests pass the stand-in's ``FakeClock`` and
+``skip_time=clock.advance``: when nothing is in flight and the worker only waits for a pacing window,
+it moves the clock instead of sleeping, so a ten-minute burst is checked in seconds.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import func, or_, select as sa_select, update
+from sqlalchemy import func, select as sa_select, update
 from sqlmodel import Session, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
@@ -38,6 +47,8 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 BLOCKED_PROBE_SECONDS = 300.0
+BAD_REQUEST_ATTEMPTS = 5  # an unexplained 400 is tried this often, then the row is given up
+DB_RETRY_SECONDS = 2.0
 
 
 def utcnow() -> datetime:
@@ -54,6 +65,14 @@ class DeliveryStats:
     failed: int = 0
 
 
+@dataclass
+class _Head:
+    """The next row of one chat, as the dispatcher needs it."""
+
+    row: Outbox
+    due: datetime | None  # not before this wall time (a retry's backoff); None: now
+
+
 class DeliveryWorker:
     """Sends outbox rows; ``wake()`` after a commit that queued rows makes it look at once."""
 
@@ -61,7 +80,10 @@ class DeliveryWorker:
                  pacer: Pacer | None = None, lease_seconds: float = 60.0,
                  poll_seconds: float = 1.0, max_in_flight: int = 32,
                  blocked_notice: Callable[[int, str], str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 skip_time: Callable[[float], None] | None = None,
+                 backoff_base: float = 0.5, max_backoff: float = MAX_BACKOFF,
+                 probe_seconds: float = BLOCKED_PROBE_SECONDS) -> None:
         self.db = db
         self.bot = bot
         self.desk_chat_id = desk_chat_id
@@ -71,6 +93,10 @@ class DeliveryWorker:
         self.max_in_flight = max_in_flight
         self.blocked_notice = blocked_notice
         self.clock = clock
+        self.skip_time = skip_time
+        self.backoff_base = backoff_base
+        self.max_backoff = max_backoff
+        self.probe_seconds = probe_seconds
         self.worker_id = uuid.uuid4().hex[:12]
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
@@ -78,15 +104,42 @@ class DeliveryWorker:
         self._blocked_probe: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._next_reclaim = 0.0
+        self._sole: Any = None  # storage.db.SoleLock while this is the only worker
         self.idle = asyncio.Event()  # set whenever nothing is pending and nothing in flight
+
+    def use_clock(self, clock: Callable[[], float], skip_time: Callable[[float], None] | None = None) -> None:
+        """Switch to another clock (tests: the stand-in's FakeClock) before anything was sent."""
+        self.clock, self.skip_time = clock, skip_time
+        self.pacer.forget_all()
+        self._blocked_probe.clear()
 
     # ------------------------------------------------------------------ lifecycle
 
     def wake(self) -> None:
         self._wake.set()
 
+    def probe_now(self, chat_id: int) -> None:
+        """The bot was added back to a chat it was removed from: try its queue at once."""
+        self._blocked_probe[chat_id] = 0.0
+        self.wake()
+
+    async def chat_migrated(self, old: int, new: int) -> None:
+        """Telegram said a group became a supergroup: queued rows and cards follow it now."""
+        await self.db.run(_migrate, old, new, utcnow(), False)
+        self.wake()
+
     async def start(self) -> None:
-        await self.db.run(_reclaim_leases, all_sending=self.db.is_sqlite)
+        try:
+            # the only live worker on this database may take back every lease at once: rows left
+            # 'sending' by a process that was killed go out now, not when their lease runs out
+            self._sole = await self.db.run_sync(self.db.try_sole_lock, "delivery")
+            taken = await self.db.run(_reclaim_leases, self._sole is not None)
+            if taken:
+                log.warning("delivery: %d row(s) were being sent when the last process stopped; "
+                            "sending them again", taken)
+        except DatabaseUnavailable as exc:  # the loop retries; the service still starts
+            log.warning("delivery: database unavailable at start (%s)", exc)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="liuyan-delivery")
 
@@ -98,14 +151,18 @@ class DeliveryWorker:
             self._task = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+        if self._sole is not None:
+            await self.db.run_sync(self._sole.release)
+            self._sole = None
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait until nothing is pending (tests, ``sweep``, ``digest --send``)."""
-        deadline = self.clock() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
             self.wake()
             self.idle.clear()
-            remaining = deadline - self.clock()
+            remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError("outbox not drained in time")
             try:
@@ -119,106 +176,145 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # what happens from here on is seen by this dispatch or the next
+            clock_wait: float | None = None
+            failed = True
             try:
-                delay = await self._dispatch_once()
+                delay, clock_wait = await self._dispatch_once()
+                failed = False
             except DatabaseUnavailable as exc:
                 log.warning("delivery: database unavailable (%s); retrying", exc)
-                delay = 2.0
+                delay = DB_RETRY_SECONDS
             except Exception:  # noqa: BLE001 - the worker must survive any single bad cycle
                 log.exception("delivery: dispatch cycle failed")
                 delay = 1.0
             if self._stopping:
                 break
+            if self._wake.is_set() and not failed:
+                continue  # a send finished or rows came while it looked: look again at once
+            if self.skip_time is not None and clock_wait is not None and not self._in_flight:
+                # virtual time (tests): the only thing to wait for is a pacing window
+                self.skip_time(clock_wait)
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, min(delay, self.poll_seconds)))
             except asyncio.TimeoutError:
                 pass
-            self._wake.clear()
 
-    async def _dispatch_once(self) -> float:
+    async def _dispatch_once(self) -> tuple[float, float | None]:
+        """Start what may start; returns (seconds until worth looking again, and — when the
+        soonest thing to wait for is the pacing clock rather than the wall clock — that wait)."""
         now_wall = utcnow()
-        heads = await self.db.run(_chat_heads, now_wall, set(self._in_flight))
-        blocked = await self.db.run(_blocked_chats)
+        mono = self.clock()
+        if mono >= self._next_reclaim:
+            self._next_reclaim = mono + max(1.0, self.lease.total_seconds() / 4)
+            taken = await self.db.run(_reclaim_leases)
+            if taken:
+                log.warning("delivery: took over %d row(s) whose sender stopped", taken)
+        heads, blocked = await self.db.run(_chat_heads, now_wall, set(self._in_flight))
         if not heads and not self._in_flight:
             self.idle.set()
-            return self.poll_seconds
-        mono = self.clock()
+            return self.poll_seconds, None
         next_wake = self.poll_seconds
-        for row in heads:
+        wall_wait: float | None = None
+        clock_wait: float | None = None
+        for head in heads:
             if len(self._in_flight) >= self.max_in_flight:
                 break
+            row = head.row
             chat = row.chat_id
             if chat in self._in_flight:
+                continue
+            if head.due is not None and head.due > now_wall:
+                wait = (head.due - now_wall).total_seconds()
+                wall_wait = wait if wall_wait is None else min(wall_wait, wait)
                 continue
             if chat in blocked:
                 probe_at = self._blocked_probe.get(chat, 0.0)
                 if mono < probe_at:
-                    next_wake = min(next_wake, probe_at - mono)
+                    clock_wait = probe_at - mono if clock_wait is None else min(clock_wait, probe_at - mono)
                     continue
-                self._blocked_probe[chat] = mono + BLOCKED_PROBE_SECONDS
+                self._blocked_probe[chat] = mono + self.probe_seconds
             ready = self.pacer.ready_at(chat, mono)
             if ready > mono:
-                next_wake = min(next_wake, ready - mono)
+                clock_wait = ready - mono if clock_wait is None else min(clock_wait, ready - mono)
                 continue
-            leased = await self.db.run(_lease, row.id, self.worker_id, now_wall + self.lease)
+            leased = await self.db.run(_lease, row.id, now_wall + self.lease)
             if not leased:
                 continue
             slots = self.pacer.start(chat)
             self._in_flight[chat] = asyncio.create_task(self._send(row, slots), name=f"send-{row.id}")
-        return next_wake
+        for wait in (wall_wait, clock_wait):
+            if wait is not None:
+                next_wake = min(next_wake, wait)
+        if clock_wait is not None and wall_wait is not None and wall_wait < clock_wait:
+            clock_wait = None  # something is due on the wall clock first: wait for real
+        return next_wake, clock_wait
 
     # ------------------------------------------------------------------ one send
 
     async def _send(self, row: Outbox, slots: Any) -> None:
         chat = row.chat_id
         try:
-            outcome = await self._call(row)
-            ended = self.clock()
-            self.pacer.finish(slots, ended)
-            await self.db.run(_mark_sent, row.id, outcome, utcnow())
+            try:
+                outcome = await self._call(row)
+            except (RetryAfter, ChatMigrated, Forbidden, BadRequest):
+                self.pacer.release(slots)  # refused: Telegram posted nothing and counts nothing
+                raise
+            except NetworkError as exc:
+                if _answered(exc):
+                    self.pacer.release(slots)
+                else:  # a timeout or a broken connection: it may have been posted
+                    self.pacer.finish(slots, self.clock())
+                raise
+            except BaseException:
+                self.pacer.finish(slots, self.clock())
+                raise
+            self.pacer.finish(slots, self.clock())
+            await self._until_stored(_mark_sent, row.id, outcome, utcnow())
             self.stats.sent += 1
             if chat in self._blocked_probe:
                 self._blocked_probe.pop(chat, None)
                 await self.db.run(_unblock, chat)
         except RetryAfter as exc:
-            ended = self.clock()
-            self.pacer.finish(slots, ended)
-            wait = _seconds(exc.retry_after)
-            self.pacer.pause(chat, ended + wait)
+            wait = _retry_after(exc)
+            self.pacer.pause(chat, self.clock() + wait)
             self.stats.rate_limited += 1
+            log.info("delivery: 429 for chat %s, waiting %ss", chat, wait)
             await self.db.run(_requeue, row.id, None, False, None)
         except ChatMigrated as exc:
-            self.pacer.finish(slots, self.clock())
             self.stats.migrated += 1
+            log.warning("delivery: chat %s became supergroup %s", chat, exc.new_chat_id)
             await self.db.run(_migrate, chat, exc.new_chat_id, utcnow())
         except Forbidden as exc:
-            self.pacer.finish(slots, self.clock())
-            self.stats.blocked += 1
-            self._blocked_probe[chat] = self.clock() + BLOCKED_PROBE_SECONDS
-            await self.db.run(_block, chat, str(exc), utcnow(), self.desk_chat_id, self.blocked_notice)
-            await self.db.run(_requeue, row.id, None, False, None)
+            await self._refused_by_chat(row, str(exc))
         except BadRequest as exc:
-            self.pacer.finish(slots, self.clock())
             message = str(exc).lower()
             if "not modified" in message:
                 await self.db.run(_mark_sent, row.id, None, utcnow())
-            elif "chat not found" in message or "not found" in message or "parse" in message or "too long" in message:
+            elif row.method == "editMessageText" and row.card_id is not None and (
+                    "message to edit not found" in message or "message can't be edited" in message):
+                # the card is gone (deleted, or left behind in a group that became a supergroup):
+                # post it again in its current state; later edits go to the new message
+                log.warning("delivery: card %s cannot be edited (%s); posting it again", row.card_id, exc)
+                await self.db.run(_repost_card, row.id)
+            elif "chat not found" in message:
+                await self._refused_by_chat(row, str(exc))
+            elif ("not found" in message or "parse" in message or "too long" in message
+                  or row.attempts + 1 >= BAD_REQUEST_ATTEMPTS):
                 log.error("delivery: outbox row %s refused for good: %s", row.id, exc)
                 self.stats.failed += 1
                 await self.db.run(_mark_failed, row.id, str(exc))
             else:
                 await self._backoff(row, str(exc))
-        except (TimedOut, NetworkError) as exc:
-            self.pacer.finish(slots, self.clock())
-            await self._backoff(row, str(exc))
-        except TelegramError as exc:
-            self.pacer.finish(slots, self.clock())
+        except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
+            log.info("delivery: row %s to chat %s failed (%s); retrying", row.id, chat, exc)
             await self._backoff(row, str(exc))
         except DatabaseUnavailable as exc:
-            self.pacer.finish(slots, self.clock())
-            log.warning("delivery: database unavailable after sending row %s: %s", row.id, exc)
+            log.warning("delivery: database unavailable around row %s: %s", row.id, exc)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # noqa: BLE001
-            self.pacer.finish(slots, self.clock())
             log.exception("delivery: unexpected error on row %s", row.id)
             try:
                 await self._backoff(row, repr(exc))
@@ -228,9 +324,38 @@ class DeliveryWorker:
             self._in_flight.pop(chat, None)
             self._wake.set()
 
+    async def _until_stored(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Record a send Telegram accepted, waiting out a database outage: giving up here would
+        send the row again once its lease expired."""
+        while True:
+            try:
+                await self.db.run(fn, *args)
+                return
+            except DatabaseUnavailable as exc:
+                if self._stopping:
+                    raise
+                log.warning("delivery: cannot record a sent row yet (%s); retrying", exc)
+                await asyncio.sleep(DB_RETRY_SECONDS)
+
+    async def _refused_by_chat(self, row: Outbox, reason: str) -> None:
+        """403 / chat not found. A group: the bot was removed; keep its queue, tell the desk once.
+        A private chat: the officer blocked the bot or never started it; this row cannot go."""
+        chat = row.chat_id
+        if chat > 0:
+            log.warning("delivery: private chat %s refused row %s: %s", chat, row.id, reason)
+            self.stats.failed += 1
+            await self.db.run(_mark_failed, row.id, reason)
+            return
+        self.stats.blocked += 1
+        if self._blocked_probe.get(chat, 0.0) <= self.clock():
+            self._blocked_probe[chat] = self.clock() + self.probe_seconds
+        log.warning("delivery: bot cannot post in chat %s (%s); its messages stay queued", chat, reason)
+        await self.db.run(_block, chat, reason, utcnow(), self.desk_chat_id, self.blocked_notice)
+        await self.db.run(_requeue, row.id, None, False, None)
+
     async def _backoff(self, row: Outbox, error: str) -> None:
         self.stats.retried += 1
-        delay = min(MAX_BACKOFF, 0.5 * (2 ** min(row.attempts, 12)))
+        delay = min(self.max_backoff, self.backoff_base * (2 ** min(row.attempts, 16)))
         await self.db.run(_requeue, row.id, utcnow() + timedelta(seconds=delay), True, error)
 
     async def _call(self, row: Outbox) -> int | None:
@@ -269,6 +394,21 @@ class DeliveryWorker:
 # ---------------------------------------------------------------------- database steps
 
 
+def _answered(exc: NetworkError) -> bool:
+    """Whether the Bot API answered with an HTTP error (PTB words these "Bad Gateway" or
+    "<phrase> (<code>)"), as opposed to a timeout or a connection that broke."""
+    if isinstance(exc, TimedOut):
+        return False
+    text = str(exc)
+    return text == "Bad Gateway" or bool(re.search(r"\((5\d\d|4\d\d)\)$", text))
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        return _seconds(exc.retry_after)
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
@@ -289,42 +429,67 @@ def _pending_count(session: Session) -> int:
     ).one()[0]
 
 
-def _chat_heads(session: Session, now: datetime, busy: set[int]) -> list[Outbox]:
-    """The next row of every chat: priority lane first, then oldest; rows whose card is not yet
-    sent wait behind it (edits need the card's message id)."""
+def _follow_migrations(session: Session) -> None:
+    """Rows queued for a chat that has since become a supergroup go to its new id straight away
+    (the leaders' and desk chats are named in the config, so their rows keep using the old id)."""
+    moved = {s.chat_id: s.migrated_to for s in session.exec(select(ChatState).where(ChatState.migrated_to != None))}  # noqa: E711
+    for old, new in moved.items():
+        target = new
+        seen = {old}
+        while target in moved and target not in seen:  # a chain of migrations
+            seen.add(target)
+            target = moved[target]
+        session.exec(update(Outbox).where(Outbox.chat_id == old, Outbox.status == "pending")
+                     .values(chat_id=target))
+
+
+def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_Head], set[int]]:
+    """The next row of every chat (priority lane first, then oldest) and the blocked chats.
+
+    A chat whose row is leased (here or by another process) has no head: one request at a time
+    per chat keeps its order. A head backing off after an error holds its chat back (``due``), so
+    later rows never overtake it. An edit waits for its card's message id.
+    """
+    _follow_migrations(session)
+    sending = {r[0] for r in session.exec(
+        sa_select(Outbox.chat_id).where(Outbox.status == "sending").distinct())}
     ranked = (
         sa_select(
             Outbox.id,
             func.row_number().over(partition_by=Outbox.chat_id, order_by=(Outbox.lane, Outbox.id)).label("rn"),
         )
-        .where(Outbox.status == "pending", or_(Outbox.not_before.is_(None), Outbox.not_before <= now))  # type: ignore[union-attr]
+        .where(Outbox.status == "pending")
         .subquery()
     )
     ids = [r[0] for r in session.exec(sa_select(ranked.c.id).where(ranked.c.rn == 1))]
+    blocked = {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
     if not ids:
-        return []
+        return [], blocked
     rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.lane, Outbox.id)))  # type: ignore[attr-defined]
-    out = []
+    out: list[_Head] = []
     for row in rows:
-        if row.chat_id in busy:
+        if row.chat_id in busy or row.chat_id in sending:
             continue
         if row.method == "editMessageText" and row.card_id is not None:
             card = session.get(Card, row.card_id)
-            if card is not None and card.message_id is None:
-                card_row = session.get(Outbox, card.outbox_id) if card.outbox_id else None
-                if card_row is not None and card_row.status == "failed":
+            if card is not None and card.message_id is None and card.outbox_id is None:
+                _repost_card(session, row.id)  # its message was left behind (chat migration)
+            elif card is not None and card.message_id is None:
+                card_row = session.get(Outbox, card.outbox_id)
+                if card_row is None or card_row.status == "failed":
                     row.status, row.error = "failed", "its card was never sent"
                     session.add(row)
-                continue  # the card is still on its way (perhaps in another chat's lane order)
-        out.append(row)
-    return out
+                    continue
+                if card_row.status == "pending":  # the card itself goes first
+                    row = card_row
+                else:
+                    continue  # the card is on its way
+        out.append(_Head(row, row.not_before if row.not_before and row.not_before > now else None))
+    out.sort(key=lambda h: (h.row.lane, h.row.id))
+    return out, blocked
 
 
-def _blocked_chats(session: Session) -> set[int]:
-    return {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
-
-
-def _lease(session: Session, row_id: int, worker_id: str, until: datetime) -> bool:
+def _lease(session: Session, row_id: int, until: datetime) -> bool:
     result = session.exec(
         update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
         .values(status="sending", not_before=until)
@@ -332,10 +497,10 @@ def _lease(session: Session, row_id: int, worker_id: str, until: datetime) -> bo
     return result.rowcount == 1
 
 
-def _reclaim_leases(session: Session, all_sending: bool = False) -> int:
-    """Rows left 'sending' by a process that died go back to the queue."""
+def _reclaim_leases(session: Session, all_leases: bool = False) -> int:
+    """Rows left 'sending' by a process that died (its lease expired) go back to the queue."""
     stmt = update(Outbox).where(Outbox.status == "sending")
-    if not all_sending:
+    if not all_leases:
         stmt = stmt.where(Outbox.not_before < utcnow())
     return session.exec(stmt.values(status="pending", not_before=None)).rowcount
 
@@ -372,18 +537,39 @@ def _requeue(session: Session, row_id: int, not_before: datetime | None, count_a
     session.add(row)
 
 
+def _repost_card(session: Session, row_id: int) -> None:
+    row = session.get(Outbox, row_id)
+    if row is None or row.card_id is None:
+        return
+    card = session.get(Card, row.card_id)
+    payload = json.loads(row.payload)
+    if not payload.get("buttons"):
+        payload.pop("buttons", None)
+    row.method, row.status, row.not_before, row.purpose = "sendMessage", "pending", None, "card"
+    row.payload = json.dumps(payload, ensure_ascii=False)
+    session.add(row)
+    if card is not None:
+        card.outbox_id, card.message_id, card.chat_id = row.id, None, row.chat_id
+        session.add(card)
+
+
 def _card_message_id(session: Session, card_id: int | None) -> int | None:
     card = session.get(Card, card_id) if card_id is not None else None
     return card.message_id if card else None
 
 
-def _migrate(session: Session, old: int, new: int, now: datetime) -> None:
+def _migrate(session: Session, old: int, new: int, now: datetime, with_leased: bool = True) -> None:
     """A group became a supergroup: its new id replaces the old one everywhere, rows go again."""
     state = session.get(ChatState, old) or ChatState(chat_id=old)
     state.migrated_to = new
     session.add(state)
-    session.exec(update(Outbox).where(Outbox.chat_id == old, Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
+    statuses = ("pending", "sending") if with_leased else ("pending",)
+    session.exec(update(Outbox).where(Outbox.chat_id == old, Outbox.status.in_(statuses))  # type: ignore[attr-defined]
                  .values(chat_id=new, status="pending", not_before=None))
+    # cards already posted stay behind in the old group: the new supergroup numbers its messages
+    # afresh, so their ids mean nothing there. They are posted again when next edited.
+    session.exec(update(Card).where(Card.chat_id == old, Card.message_id != None)  # noqa: E711
+                 .values(chat_id=new, message_id=None, outbox_id=None))
     session.exec(update(Card).where(Card.chat_id == old).values(chat_id=new))
     session.exec(update(Region).where(Region.chat_id == old).values(chat_id=new))
 

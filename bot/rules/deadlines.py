@@ -29,7 +29,9 @@ __all__ = [
     "QuietHours",
     "ReminderPoint",
     "ReminderSpec",
+    "apply_supervision",
     "compute_deadline",
+    "due_soon_until",
     "extension_allowed",
     "extension_refusal",
     "in_quiet_time",
@@ -173,6 +175,33 @@ def compute_deadline(
         due_day, provisional = add_workdays(day, priority_days(priority, policy) + extension_days)
 
     return Deadline(due=_local_at(due_day, end, tz), provisional=provisional)
+
+
+def apply_supervision(due: datetime, supervised_at: datetime | None, factor: float) -> datetime:
+    """The deadline of a supervised (督办) item: what remained at ``supervised_at`` times ``factor``.
+
+    The same arithmetic as the moment of supervision, written as a function of stored facts so a
+    deadline recomputed later (priority change, extension) keeps the supervision applied: the
+    item's deadline is always ``apply_supervision(compute_deadline(...), supervised_at, factor)``.
+    A deadline already past when the item was supervised, or no supervision, leaves ``due`` as is.
+    """
+    _require_aware(due, "due")
+    if supervised_at is None or due <= supervised_at:
+        return due
+    if not 0 < factor <= 1:
+        raise ValueError(f"supervised factor must be in (0, 1], got {factor}")
+    return (supervised_at + (due - supervised_at) * factor).astimezone(due.tzinfo)
+
+
+def due_soon_until(now: datetime, tz: ZoneInfo, hours: OfficeHours = OfficeHours()) -> datetime:
+    """The horizon of "due soon" (``/due``): the end of office hours on the next working day.
+
+    So on a Friday afternoon "due soon" reaches Monday evening (or the make-up Saturday), and an
+    item due tonight is always included.
+    """
+    _require_aware(now, "now")
+    day, _ = add_workdays(now.astimezone(tz).date(), 1)
+    return _local_at(day, hours.end, tz)
 
 
 # --------------------------------------------------------------------------- extensions
@@ -402,7 +431,8 @@ def overdue_repeat_due(
     """Whether to repeat an overdue notice now: once per working day, from ``at`` on.
 
     True when nothing was sent yet; otherwise only on a working day, once ``now`` has reached
-    today's ``at`` and the last notice went out before it.
+    today's ``at`` and the last notice went out on an earlier day (a first notice that only went
+    out at 08:00 after a night's quiet hours is not repeated at 09:30 the same morning).
     """
     _require_aware(now, "now")
     if last_sent is None:
@@ -413,4 +443,4 @@ def overdue_repeat_due(
     if not is_workday(today):
         return False
     today_at = _local_at(today, at, tz)
-    return local >= today_at and last_sent < today_at
+    return local >= today_at and last_sent.astimezone(tz).date() < today

@@ -1,3 +1,186 @@
-"""Workflow steps for leaders (filled in by its issue); registers its buttons and intake hooks."""
+"""Workflow steps for leaders: the early warning of similar messages about one place, and reports on
+request (``/report``).
+
+Early warning
+-------------
+When a new message makes ``triage.warning_count`` (default 5) similar messages about one place within
+``triage.warning_window_hours`` (default 24), the leaders' chat gets ONE warning on the priority lane
+that groups them, instead of one alert each.
+
+- **Similar** to the new message: received in the window before it (``[received_at − window,
+  received_at]``), about the same place — the same region, or one of the two not routed (an estate
+  named in no alias leaves a message unrouted, and on the real data the one burst that reaches 5 in
+  24 hours, 伊景园滨河苑's bundled parking spaces in August 2019, is unrouted; an unrouted message
+  groups with the unrouted and with one region, the one most of its routed matches name) — and sharing at
+  least ``MIN_SHARED_TERMS`` (2) title words: jieba dictionary words of two or more characters,
+  stopwords and the configured region names and aliases left out (the place is compared already; a
+  shared "兰州市" says nothing about the matter). The title is the citizen's own summary, so two titles
+  sharing two such words ("捆绑" + "车位", "小区" + "停水") are about the same matter far more often
+  than two bodies sharing words.
+- **Counted** in people: distinct authors, a message without an author counting as one. One citizen
+  posting the same complaint five times is not five people, and the data set has such series.
+- **Only fresh messages** warn: a message received more than a window before ``now`` (an import of
+  old messages) never pages anyone.
+- **Once per burst and window**: when a warning is queued, each grouped message gets an
+  ``early_warning`` event. A later message whose group contains a message warned about within the
+  window is part of a burst the leaders already know of, and warns nobody; once the window has
+  passed since that warning, a burst still going on warns again (at most once a window).
+"""
 
 from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from bot.config import Config
+from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
+from bot.reports.hot_issues import title_terms
+from bot.rules.masking import mask_personal_numbers
+from bot.rules.states import Refusal, Role
+from bot.workflow.core import SYSTEM, Actor, after_intake
+from storage.models import Event, Item
+
+if TYPE_CHECKING:
+    from bot.workflow.core import Workflow
+
+__all__ = ["MIN_SHARED_TERMS", "early_warning", "send_report", "similar_terms"]
+
+MIN_SHARED_TERMS = 2
+WARNING_ACTION = "early_warning"
+LISTED_IN_WARNING = 10  # items listed in a warning's text; the rest are counted
+
+
+@lru_cache(maxsize=8)
+def _place_words(config: Config) -> frozenset[str]:
+    """Region names and aliases, whole and as jieba cuts them: words that name the place."""
+    words: set[str] = set()
+    for region in config.regions:
+        for name in (region.name, *region.aliases):
+            words.add(name)
+            words.update(title_terms(name))
+    return frozenset(words)
+
+
+def similar_terms(title: str, config: Config) -> frozenset[str]:
+    """The title words that say what the matter is (see the module's docstring)."""
+    return frozenset(title_terms(title or "")) - _place_words(config)
+
+
+class _Row:
+    __slots__ = ("id", "title", "region", "author", "received_at", "terms")
+
+    def __init__(self, id: int, title: str, region: str | None, author: str | None,
+                 received_at: datetime, terms: frozenset[str]) -> None:
+        self.id, self.title, self.region, self.author = id, title, region, author
+        self.received_at, self.terms = received_at, terms
+
+
+def _people(rows: Iterable[_Row]) -> int:
+    rows = list(rows)
+    return len({r.author for r in rows if r.author}) + sum(1 for r in rows if not r.author)
+
+
+@after_intake
+def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], now: datetime) -> None:
+    """Queue one warning per burst of similar messages about one place (see the module's docstring)."""
+    config = wf.config
+    needed = config.triage.warning_count
+    window = timedelta(hours=config.triage.warning_window_hours)
+    if needed < 2 or window <= timedelta(0):
+        return
+    fresh = sorted((it for it in new_items if it.id is not None and it.received_at >= now - window),
+                   key=lambda it: (it.received_at, it.id))
+    if not fresh:
+        return
+    regions = {it.region for it in fresh if it.region is not None}
+    place = or_(Item.region.is_(None), Item.region.in_(sorted(regions))) if regions else None  # type: ignore[union-attr,attr-defined]
+    stmt = select(Item.id, Item.title, Item.region, Item.author, Item.received_at).where(
+        Item.received_at >= fresh[0].received_at - window, Item.received_at <= fresh[-1].received_at)
+    if place is not None and all(it.region is not None for it in fresh):
+        stmt = stmt.where(place)
+    pool = [_Row(i, t or "", r, a, at, similar_terms(t or "", config))
+            for i, t, r, a, at in session.execute(stmt)]
+    # latest first: in a batch, the last message's group holds the earlier ones, so a batch that
+    # brings a whole burst makes one warning listing all of it
+    for item in reversed(fresh):
+        me = next((row for row in pool if row.id == item.id), None)
+        if me is None or len(me.terms) < MIN_SHARED_TERMS:
+            continue
+        similar = [row for row in pool
+                   if row.id != me.id
+                   and me.received_at - window <= row.received_at <= me.received_at
+                   and (row.region == me.region or row.region is None or me.region is None)
+                   and len(row.terms & me.terms) >= MIN_SHARED_TERMS]
+        if me.region is None:  # one place: the region most of the routed ones name, and the unrouted
+            regions = Counter(row.region for row in similar if row.region is not None)
+            if regions:
+                place = regions.most_common(1)[0][0]
+                similar = [row for row in similar if row.region in (None, place)]
+        group = sorted([me, *similar], key=lambda r: (r.received_at, r.id))
+        if _people(group) < needed:
+            continue
+        ids = [row.id for row in group]
+        warned = session.execute(
+            select(Event.id).where(Event.item_id.in_(ids), Event.action == WARNING_ACTION,  # type: ignore[union-attr]
+                                   Event.at >= now - window).limit(1)
+        ).first()
+        if warned is not None:
+            continue
+        _queue_warning(session, wf, me, group, window, now)
+
+
+def _queue_warning(session: Session, wf: "Workflow", trigger: _Row, group: list[_Row],
+                   window: timedelta, now: datetime) -> None:
+    config = wf.config
+    shared = Counter(term for row in group for term in row.terms & trigger.terms)
+    terms = [t for t, n in shared.most_common() if n >= 2][:6]
+    regions = Counter(row.region for row in group if row.region is not None)
+    place = (wf.region_name(regions.most_common(1)[0][0]) if regions
+             else wf.renderer.text("warning.unknown_place", None))
+    listed = [{"id": row.id, "title": mask_personal_numbers(row.title), "received_at": row.received_at}
+              for row in group[-LISTED_IN_WARNING:]]
+    text = wf.renderer.template(
+        "warning.html.j2", None, place=place, count=len(group), people=_people(group),
+        hours=int(window.total_seconds() // 3600), terms=terms, items=listed,
+        more=max(len(group) - LISTED_IN_WARNING, 0),
+    )
+    key = f"warning:{trigger.id}"
+    enqueue_message(session, config.leaders.chat_id, text, now=now, lane=PRIORITY_LANE,
+                    item_id=trigger.id, purpose="warning", dedupe_key=key)
+    ids = [row.id for row in group]
+    for row in group:
+        session.add(Event(item_id=row.id, at=now, action=WARNING_ACTION, actor_id=SYSTEM.user_id,
+                          actor_name=SYSTEM.name, source=SYSTEM.source,
+                          detail=json.dumps({"warning": key, "items": ids, "terms": terms},
+                                            ensure_ascii=False)))
+    session.flush()
+
+
+# ------------------------------------------------------------------------------------ /report
+
+
+def send_report(session: Session, wf: "Workflow", actor: Actor, kind: str, now: datetime) -> None:
+    """``/report weekly|monthly``: the last whole week's roundup or the last month's report, as the
+    scheduler would send it, to the chat it was asked in (leaders and supervisors only)."""
+    from bot.reports.builder import build_report, period_for
+    from bot.reports.delivery import queue_report, render_report
+
+    person = wf.person(actor.user_id, actor.name)
+    if not person.in_roster:
+        raise Refusal("not_in_roster")
+    if person.role not in (Role.SUPERVISOR, Role.LEADER):
+        raise Refusal("report_not_allowed")
+    if actor.chat_id is None:
+        return
+    period = period_for(kind, now, wf.tz)
+    report = build_report(session, wf.config, period, now)
+    rendered = render_report(report, wf.renderer, wf.lang_for(actor))
+    queue_report(session, rendered, actor.chat_id, now, lane=PRIORITY_LANE,
+                 reply_to_message_id=actor.message_id)
+    wf._log(session, None, "report_sent", actor, now, kind=kind, period=period.label)

@@ -13,7 +13,9 @@ from bot.rules.deadlines import (
     QuietHours,
     ReminderPoint,
     ReminderSpec,
+    apply_supervision,
     compute_deadline,
+    due_soon_until,
     extension_allowed,
     extension_refusal,
     in_quiet_time,
@@ -397,3 +399,62 @@ def test_overdue_repeat_custom_time_and_utc_input() -> None:
     now = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
     assert not overdue_repeat_due(sent, now, TZ)
     assert overdue_repeat_due(sent, now, TZ, at=time(8, 45))
+
+
+def test_overdue_repeat_not_again_the_same_morning() -> None:
+    # A first notice held by quiet hours went out at 08:00: no repeat at 09:30 the same day.
+    first = at("2026-11-24T08:00:00+08:00")
+    assert not overdue_repeat_due(first, at("2026-11-24T09:30:00+08:00"), TZ)
+    assert not overdue_repeat_due(first, at("2026-11-24T17:00:00+08:00"), TZ)
+    assert overdue_repeat_due(first, at("2026-11-25T09:30:00+08:00"), TZ)
+
+
+# --------------------------------------------------------------------------- more calendar cases
+
+
+def test_ordinary_across_new_year_2026_make_up_sunday() -> None:
+    # Wed 2025-12-31: 01-04 (Sun, make-up), 01-05, 06, 07, 08; both years known.
+    assert due("2025-12-31T10:00:00+08:00", "ordinary") == Deadline(at("2026-01-08T18:00:00+08:00"), False)
+    # Urgent on the holiday Sat 01-03: the make-up Sunday.
+    assert due("2026-01-03T10:00:00+08:00", "urgent").due == at("2026-01-04T18:00:00+08:00")
+
+
+def test_urgent_after_hours_before_labour_day() -> None:
+    assert due("2026-04-30T19:00:00+08:00", "urgent").due == at("2026-05-06T18:00:00+08:00")
+    # ordinary from Thu 04-30: 05-06, 07, 08, Sat 05-09 (make-up), Mon 05-11
+    assert due("2026-04-30T10:00:00+08:00", "ordinary").due == at("2026-05-11T18:00:00+08:00")
+
+
+def test_complex_from_the_eve_of_mid_autumn_across_national_day() -> None:
+    # Thu 09-24: 09-28, 29, 30, 10-08, 09, 10 (Sat), 12, 13, 14, 15.
+    assert due("2026-09-24T10:00:00+08:00", "complex").due == at("2026-10-15T18:00:00+08:00")
+
+
+# --------------------------------------------------------------------------- supervision, due soon
+
+
+def test_apply_supervision_shrinks_what_remained() -> None:
+    deadline = at("2026-11-30T18:00:00+08:00")
+    supervised = at("2026-11-24T10:00:00+08:00")
+    assert apply_supervision(deadline, None, 0.5) == deadline
+    half = apply_supervision(deadline, supervised, 0.5)
+    assert half == at("2026-11-27T14:00:00+08:00") and half.tzinfo == deadline.tzinfo
+    assert apply_supervision(deadline, supervised, 1.0) == deadline
+    # a deadline already past when supervised stays as it was
+    assert apply_supervision(deadline, at("2026-12-01T09:00:00+08:00"), 0.5) == deadline
+    with pytest.raises(ValueError, match="factor"):
+        apply_supervision(deadline, supervised, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        apply_supervision(datetime(2026, 11, 30, 18), supervised, 0.5)
+
+
+@pytest.mark.parametrize(("now", "until"), [
+    ("2026-11-23T10:00:00+08:00", "2026-11-24T18:00:00+08:00"),  # Mon -> Tue evening
+    ("2026-11-20T15:00:00+08:00", "2026-11-23T18:00:00+08:00"),  # Fri -> Mon evening
+    ("2026-10-09T15:00:00+08:00", "2026-10-10T18:00:00+08:00"),  # Fri -> make-up Saturday
+    ("2026-09-30T10:00:00+08:00", "2026-10-08T18:00:00+08:00"),  # over National Day
+    ("2026-10-03T10:00:00+08:00", "2026-10-08T18:00:00+08:00"),  # asked on a holiday
+    ("2026-12-31T10:00:00+08:00", "2027-01-01T18:00:00+08:00"),  # 2027 guessed Mon-Fri
+])
+def test_due_soon_until(now: str, until: str) -> None:
+    assert due_soon_until(at(now), TZ) == at(until)

@@ -125,3 +125,31 @@ def test_add_and_between_agree(start: date) -> None:
         end, _ = add_workdays(start, n)
         assert is_workday(end)
         assert workdays_between(start, end) == n
+
+
+def test_new_year_2026_with_make_up_sunday() -> None:
+    # 2026-01-01..03 off; Sun 01-04 is a make-up working day. Both years are in the calendar.
+    assert not is_workday(date(2026, 1, 2))
+    assert is_workday(date(2026, 1, 4))
+    assert add_workdays(date(2025, 12, 31), 1) == (date(2026, 1, 4), False)
+    assert workdays_between(date(2025, 12, 30), date(2026, 1, 5)) == 3  # 12-31, 01-04, 01-05
+
+
+def test_labour_day_2026_with_make_up_saturday() -> None:
+    # 05-01..05 off; Sat 05-09 is a make-up working day.
+    assert add_workdays(date(2026, 4, 30), 1) == (date(2026, 5, 6), False)
+    assert add_workdays(date(2026, 4, 30), 4) == (date(2026, 5, 9), False)
+    assert next_workday(date(2026, 5, 9)) == date(2026, 5, 11)
+
+
+def test_mid_autumn_runs_into_national_day() -> None:
+    # Thu 09-24; Mid-Autumn 09-25..27 off, then three working days, then National Day 10-01..07.
+    assert next_workday(date(2026, 9, 24)) == date(2026, 9, 28)
+    assert add_workdays(date(2026, 9, 24), 5) == (date(2026, 10, 9), False)
+    assert workdays_between(date(2026, 9, 24), date(2026, 10, 9)) == 5
+
+
+def test_year_end_2026_counts_across_into_guessed_2027() -> None:
+    assert workdays_between(date(2026, 12, 30), date(2027, 1, 4)) == 3  # 12-31, 01-01 (guessed), 01-04
+    assert add_workdays(date(2027, 1, 4), -1) == (date(2027, 1, 1), True)
+    assert add_workdays(date(2027, 1, 4), -2) == (date(2026, 12, 31), True)

@@ -1,0 +1,12 @@
+"""Leaders' reports: handling figures per region, hot issues, key items, the weekly roundup and the
+monthly report (issue 5).
+
+- :mod:`bot.reports.figures`: per-region figures of a period from SQL aggregates (never loads items).
+- :mod:`bot.reports.hot_issues`: similar messages clustered (jieba title words + body shingles).
+- :mod:`bot.reports.key_items`: the items leaders should read, chosen by weight.
+- :mod:`bot.reports.chart`: the per-region bar chart as PNG, with a CJK font shipped by a package.
+- :mod:`bot.reports.builder`: the weekly and monthly reports, their Telegram summary and HTML.
+- :mod:`bot.reports.delivery`: queueing a report (message + chart + HTML file) to a chat.
+
+Nothing here changes an item; queueing goes through the outbox like every other message.
+"""

@@ -1,0 +1,137 @@
+"""Row 1: intake through the HTTP API against a bare insert of the same rows.
+
+The API side: the running service (its own process) takes real citizen messages in batches of
+100 over HTTP; each is stored, routed, triaged and its card (and, when sensitive, the alerts)
+queued, all in one transaction per batch, while the delivery worker sends under the stand-in's
+flood limits as it would in production.
+
+The bare side: the very rows that intake wrote (items, events, outbox rows, cards) read back and
+inserted into fresh copies of those tables in the same database, with the same engine settings and
+driver, by SQLAlchemy core ``executemany`` in one transaction per 100 items: what the storage alone
+costs. The two alternate in rounds, so a noisy neighbour slows both alike and the ratio holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Sequence
+
+from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, select
+
+from storage.db import make_engine
+from storage.models import Card, Event, Item, Outbox
+from tests.bench.common import BenchEnv, Row, batches, make_items
+
+TARGET_RATIO = 0.5
+TABLES = (Item.__table__, Event.__table__, Outbox.__table__, Card.__table__)  # type: ignore[attr-defined]
+
+
+def clone_tables(metadata: MetaData, prefix: str = "bench_") -> dict[str, Table]:
+    """Copies of the tables the intake writes: same columns, types, indexes and unique
+    constraints (renamed), no foreign keys (the bare insert checks nothing)."""
+    out: dict[str, Table] = {}
+    for table in TABLES:
+        cols = [Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in table.columns]
+        copy = Table(prefix + table.name, metadata, *cols)
+        for idx in table.indexes:
+            Index(prefix + str(idx.name), *[copy.c[c.name] for c in idx.columns], unique=bool(idx.unique))
+        for cons in table.constraints:
+            if isinstance(cons, UniqueConstraint) and cons.columns:
+                copy.append_constraint(UniqueConstraint(*[c.name for c in cons.columns],
+                                                        name=prefix + str(cons.name or "_".join(c.name for c in cons.columns))))
+        out[table.name] = copy
+    return out
+
+
+def read_rows(engine: Any, item_ids: Sequence[int]) -> dict[str, list[dict[str, Any]]]:
+    """Everything the intake of these items wrote, as plain dicts keyed by table name."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in TABLES:
+            key = table.c.id if table.name == "items" else table.c.item_id
+            found: list[dict[str, Any]] = []
+            for chunk in batches(list(item_ids), 500):
+                found += [dict(r._mapping) for r in conn.execute(select(table).where(key.in_(chunk)))]
+            rows[table.name] = found
+    return rows
+
+
+def bare_insert(engine: Any, copies: dict[str, Table], rows: dict[str, list[dict[str, Any]]],
+                per_txn: int = 100) -> float:
+    """Insert ``rows`` into the copies, one transaction per ``per_txn`` items; seconds taken."""
+    by_item: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for name, found in rows.items():
+        groups: dict[int, list[dict[str, Any]]] = {}
+        for r in found:
+            groups.setdefault(r["id"] if name == "items" else r["item_id"], []).append(r)
+        by_item[name] = groups
+    item_ids = sorted(by_item["items"])
+    work = []
+    for chunk in batches(item_ids, per_txn):
+        work.append({name: [r for i in chunk for r in by_item[name].get(i, [])] for name in by_item})
+    started = time.perf_counter()
+    for txn in work:
+        with engine.begin() as conn:
+            for table in TABLES:
+                if txn[table.name]:
+                    conn.execute(copies[table.name].insert(), txn[table.name])
+    return time.perf_counter() - started
+
+
+async def bench_intake(n: int = 10_000, db: str | None = None, *, rounds: int = 5, concurrency: int = 1,
+                       batch_size: int = 100) -> Row:
+    items = make_items(n, prefix="intake")
+    warm = make_items(min(batch_size, max(10, n // 10)), prefix="warm", start=n)
+    async with BenchEnv(db=db, enforce_limits=True, name="intake") as env:
+        engine = make_engine(env.db_url)
+        try:
+            metadata = MetaData()
+            copies = clone_tables(metadata)
+            metadata.create_all(engine)
+            # warm both sides once (template compilation, statement caches, connection pools)
+            warm_ids = [it["id"] for it in await env.intake(warm, batch_size)]
+            bare_insert(engine, copies, read_rows(engine, warm_ids))
+
+            api_seconds = bare_seconds = 0.0
+            stored = 0
+            per_round: list[tuple[int, int]] = []  # (API items/s, bare items/s) of each round
+            for part in batches(items, max(batch_size, -(-n // rounds))):
+                chunks = batches(part, batch_size)
+                queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
+                for chunk in chunks:
+                    queue.put_nowait(chunk)
+                ids: list[int] = []
+
+                async def client() -> None:
+                    while not queue.empty():
+                        chunk = queue.get_nowait()
+                        answer = await env.post(chunk)
+                        ids.extend(it["id"] for it in answer["items"] if it["created"])
+
+                started = time.perf_counter()
+                await asyncio.gather(*(client() for _ in range(concurrency)))
+                took = time.perf_counter() - started
+                api_seconds += took
+                if len(ids) != len(part):
+                    raise RuntimeError(f"intake stored {len(ids)} of {len(part)} items")
+                stored += len(ids)
+                rows = await asyncio.to_thread(read_rows, engine, ids)
+                bare = await asyncio.to_thread(bare_insert, engine, copies, rows)
+                bare_seconds += bare
+                per_round.append((round(len(ids) / took), round(len(ids) / bare)))
+            row_counts = {name: len(v) for name, v in rows.items()}
+        finally:
+            engine.dispose()
+    api_rate = stored / api_seconds
+    bare_rate = stored / bare_seconds
+    ratio = api_rate / bare_rate
+    return Row(
+        "1. Intake: items/s through the HTTP API (batches of 100) ÷ bare insert of the same rows",
+        f"{api_rate:,.0f} items/s vs {bare_rate:,.0f} bare: **{ratio:.2f}** ({stored:,} items, {rounds} rounds)",
+        f"≥ {TARGET_RATIO}",
+        ratio >= TARGET_RATIO,
+        {"api_rate": api_rate, "bare_rate": bare_rate, "ratio": ratio, "items": stored,
+         "api_seconds": api_seconds, "bare_seconds": bare_seconds, "rows_per_last_round": row_counts,
+         "per_round": per_round},
+    )

@@ -1,0 +1,115 @@
+"""Rows 5 and 6: the reports over a large store, and the service's resident memory.
+
+Row 5 is measured by :func:`tests.bench.reports.bench_reports` (the reports' own benchmark: it
+loads the synthetic store and builds each report in a fresh child process); this module turns its
+rows into the table's and keeps the store for row 6.
+
+Row 6 reads the service's resident set from ``/proc/<pid>/status`` (VmRSS now, VmHWM the peak):
+once idle on a fresh database, and once after the service itself has done the large run - started
+on that store with its clock at the Monday 09:00 that is also the 1st of a month, so its
+scheduler's start-up sweep builds and sends the weekly roundup and the monthly report (and
+whatever reminders a store that size has due), exactly as in production on that morning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+from tests.bench.common import LEADERS_CHAT, BenchEnv, Row
+
+TARGET_SECONDS = 5.0
+TARGET_MB = 300.0
+
+
+def reports_rows(n: int, url: str) -> tuple[list[Row], bool]:
+    """Row 5 from the reports' benchmark (loading ``n`` items into ``url``); (rows, store loaded)."""
+    try:
+        from tests.bench.reports import bench_reports
+    except ImportError as exc:
+        return [Row("5. Reports: weekly roundup and monthly report", f"pending ({exc})",
+                    f"< {TARGET_SECONDS:g} s, < {TARGET_MB:g} MB", None)], False
+    raw = bench_reports(n, url)
+    rows = []
+    load = next((r for r in raw if r["name"].startswith("bulk load")), None)
+    for label in ("weekly roundup", "monthly report"):
+        cold = next((r for r in raw if r["name"].startswith(label) and "cold" in r["name"]), None)
+        warm = next((r for r in raw if r["name"].startswith(label) and "warm" in r["name"]), None)
+        if cold is None or warm is None:
+            continue
+        peak = max(x for x in (cold.get("rss_delta_mb"), warm.get("peak_mb"), 0.0) if x is not None)
+        rows.append(Row(
+            f"5. Reports: {label} over {n:,} stored items",
+            f"**{cold['seconds']:.2f} s** first in a process, {warm['seconds']:.2f} s after; "
+            f"**peak {peak:.0f} MB** (resident growth {cold.get('rss_delta_mb') or 0:.0f} MB, "
+            f"Python allocations {warm.get('peak_mb') or 0:.0f} MB); {cold.get('note', '')}",
+            f"< {TARGET_SECONDS:g} s, < {TARGET_MB:g} MB",
+            cold["seconds"] < TARGET_SECONDS and peak < TARGET_MB,
+            {"cold": cold, "warm": warm, "load": load},
+        ))
+    return rows, True
+
+
+def load_store(n: int, url: str) -> bool:
+    """Fill ``url`` with the reports' synthetic store when row 5 did not run; False if unavailable."""
+    try:
+        from tests.bench.reports import load
+    except ImportError:
+        return False
+    load(url, n)
+    return True
+
+
+async def idle_rss(db: str | None = None, settle: float = 2.0) -> dict[str, int]:
+    async with BenchEnv(db=db, name="memory-idle") as env:
+        assert env.service is not None
+        await asyncio.sleep(settle)  # let start-up garbage go before reading: a measurement pause
+        return env.service.memory_kb()
+
+
+async def after_run_rss(store_url: str, timeout: float = 900.0) -> dict[str, Any]:
+    """The service on the big store at the reports' instant: its memory once both reports are out."""
+    from tests.bench.reports import REPORT_AT
+
+    at = (REPORT_AT + timedelta(seconds=5)).isoformat()
+    async with BenchEnv(existing_db=store_url, enforce_limits=False, unpaced=True, at=at,
+                        name="memory-after", start_timeout=timeout) as env:
+        assert env.service is not None
+        started = time.monotonic()
+
+        def documents(st: Any) -> int:
+            return sum(1 for m in st.messages(LEADERS_CHAT) if m.kind == "document")
+
+        try:
+            await env.standin.wait_for(lambda st: documents(st) >= 2, timeout=timeout)
+            done = True
+        except TimeoutError:
+            done = False
+        took = time.monotonic() - started
+        mem = env.service.memory_kb()
+        sent = len(env.standin.all_messages())
+    return {"kb": mem, "reports_out": done, "seconds": took, "messages": sent}
+
+
+async def bench_memory(idle: dict[str, int], store_url: str | None, n: int, *, timeout: float = 900.0) -> Row:
+    """``idle`` from :func:`idle_rss`, taken before the store was loaded (on PostgreSQL the
+    fresh database of the idle service and the store are one database)."""
+    idle_mb = idle.get("VmRSS", 0) / 1024
+    if store_url is None:
+        return Row("6. Memory: service resident set, idle / after the large run",
+                   f"idle **{idle_mb:.0f} MB**; after the {n:,}-item run: pending (no store)", "–", None,
+                   {"idle_kb": idle})
+    after = await after_run_rss(store_url, timeout)
+    now_mb = after["kb"].get("VmRSS", 0) / 1024
+    peak_mb = after["kb"].get("VmHWM", 0) / 1024
+    late = "" if after["reports_out"] else " (the reports had not arrived when read)"
+    return Row(
+        f"6. Memory: service resident set, idle / after the {n:,}-item run",
+        f"idle **{idle_mb:.0f} MB**; after weekly + monthly reports over {n:,} items **{now_mb:.0f} MB** "
+        f"(peak {peak_mb:.0f} MB; start-up sweep and both reports out in {after['seconds']:.0f} s){late}",
+        "– (report)",
+        None,
+        {"idle_kb": idle, "after": after},
+    )
