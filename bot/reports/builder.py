@@ -202,16 +202,16 @@ def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tu
     # A composite index on (status, deadline) would serve both databases best.
     deadline_passed = func.coalesce(Item.deadline, literal(now, Item.deadline.type)) < now  # type: ignore[attr-defined]
     cond = (Item.status.in_([str(s) for s in OPEN_STATUSES]), deadline_passed)  # type: ignore[attr-defined]
-    total = session.execute(select(func.count()).select_from(Item).where(*cond)).scalar_one()
     rows = session.execute(
         select(Item.id, Item.title, Item.region, Item.deadline, Item.status, Item.claimed_by_name,
-               Item.supervised)
+               Item.supervised, func.count().over().label("total"))
         .where(*cond).order_by(Item.deadline, Item.id).limit(OVERDUE_KEPT)  # type: ignore[arg-type]
-    )
+    ).all()
+    total = rows[0][-1] if rows else 0
     entries = tuple(
         OverdueEntry(id=i, title=mask_personal_numbers(title or ""), region_name=names.get(region) if region else None,
                      deadline=deadline, status=status, holder=holder, supervised=bool(supervised))
-        for i, title, region, deadline, status, holder, supervised in rows
+        for i, title, region, deadline, status, holder, supervised, _ in rows
     )
     return entries, int(total)
 
@@ -227,7 +227,7 @@ def _hot_and_key(session: Session, period: Period,
     ).all()
     messages = [Message(id=r[0], title=r[1] or "", body=r[2] or "", region=r[3], author=r[4],
                         likes=r[5] or 0, received_at=r[6]) for r in rows]
-    issues = hot_issues(messages)
+    issues = hot_issues(messages, detailed=HOT_ISSUES_KEPT)
     group_of: dict[int, int] = {}
     people: dict[int, int] = {}
     for n, issue in enumerate(issues):

@@ -2,47 +2,49 @@
 
 How messages are compared
 -------------------------
-A message becomes a weighted bag of features:
+A message becomes a weighted bag of character bigrams ("shingles") of the Chinese runs of its text:
 
-- **title words**: jieba's dictionary segmentation of the title (``HMM=False``: dictionary words
-  only, about 17,000 titles a second; ``enable_paddle`` is never called, it runs pip), without
-  stopwords, one-character words and tokens with no Chinese character. A title word counts 2: the
-  title is the citizen's own summary of the matter.
-- **body shingles**: character bigrams of the Chinese runs in the first ``BODY_PREFIX`` characters
-  of the body, counting 0.5 each. Shingles need no dictionary, so an estate or village name jieba
-  does not know still matches (伊景园滨河苑 → 伊景, 景园, 园滨 …), and they cost a fraction of
-  segmenting whole bodies (a body averages 350 characters on the real data).
+- **title shingles** count 2 each (bigrams that are whole stopwords such as 反映, 问题 left out):
+  the title is the citizen's own summary of the matter;
+- **body shingles**, from the first ``BODY_PREFIX`` (80) characters, count 0.5 each: the opening
+  states the matter, the rest is mostly the story.
 
-Weights are TF-IDF over the messages being clustered (``(1 + ln(1 + tf)) * ln((N + 1) / (df +
-0.5))``), so words every message of the week uses (小区, 反映) weigh little and a place or object
-that only a few share weighs much. Similarity is the cosine of two such vectors.
+Shingles need no dictionary, so an estate or village name no dictionary knows still matches
+(伊景园滨河苑 → 伊景, 景园, 园滨 …), and they are cheap: a week of a large deployment is some
+20,000 messages. (jieba word segmentation of the titles was tried first: on the real data it found
+fewer members of the big groups — the August 2019 parking-space protest came out at 24 messages
+instead of 38 — and it cost a second per 17,000 titles.) jieba still names each group: a hot issue's
+``terms`` are the dictionary words its members' titles share (``HMM=False``; ``enable_paddle`` is
+never called, it runs pip).
+
+Weights are TF-IDF over the messages being clustered (``(1 + ln(1 + tf)) * (ln((N + 1) / (df + 1))
++ 1)``), so bigrams every message of the week uses weigh little and a place or object that only a
+few share weighs much. Similarity is the cosine of two such vectors.
 
 How they are grouped
 --------------------
-Single-pass clustering, the classic of hot-topic detection: messages in order of receipt; each joins
-the existing group whose centroid is most similar, when that similarity reaches ``threshold``
-(default 0.3), else opens a group of its own. Candidate groups come from an inverted index of each
-group's strongest terms, so a message is compared with a handful of groups, not with every message:
-the cost grows linearly with the number of messages.
+Single link over "cosine >= ``threshold``" (default 0.2), with guards against chaining; see
+:func:`cluster_messages`.
 
 A **hot issue** is a group of at least ``min_people`` different authors (messages without an author
 count one person each): one citizen posting the same complaint five times is one voice. Hot issues
 rank by people, then messages, then supporters (likes), then the latest message. Its representative
-is the member closest to the group's centroid; its ``terms`` are the group's strongest title words;
+is the member closest to the group's centroid; its ``terms`` are the title words its members share;
 its ``places`` are the regions of its members, most first (``None``: not routed).
 
-Measured on the real A-city data (``../shared/data``, 4,326 messages 2017-2020): the groups read as
-one matter each (伊景园滨河苑 bundled parking sales, 丽发新城 mixing plant noise, 青青家园 flue in
-the fire lane …); see tests/test_reports.py and the figures in the issue's closing note.
+Measured on the real A-city data (``../shared/data``, 4,326 messages 2017-2020): in the busiest
+week (2019-W16, 126 messages) 8 groups, each one matter; in August 2019 the railway staff's protest
+against parking spaces sold with their flats at 伊景园滨河苑 is one group of 38 messages from 35
+people. Over a whole year single link does chain a few matters (洪山公园 and 泉星公园 plans and
+"when will the school be built"), which is why reports cluster a week at a time.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
 import re
+from array import array
+from itertools import count
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -75,7 +77,7 @@ MAX_THRESHOLD = 0.8
 #: Strongest terms of a message used to find messages to compare it with.
 LOOKUP_TERMS = 12
 #: Of the messages sharing such a term, the latest this many are looked at ...
-POSTING_WINDOW = 25
+POSTING_WINDOW = 15
 #: ... and compared only when they share this many of their strongest terms: two messages of one
 #: matter do (on the real data, no group changed), and the set intersection is far cheaper than
 #: a cosine.
@@ -92,6 +94,7 @@ STOPWORDS: frozenset[str] = frozenset("""
 """.split())
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_STOP_BIGRAMS = frozenset(w for w in STOPWORDS if len(w) == 2)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
@@ -143,6 +146,11 @@ def title_terms(title: str) -> tuple[str, ...]:
     return tuple(w for w in words if len(w) >= 2 and w not in STOPWORDS and _HAN.search(w))
 
 
+def title_shingles(title: str) -> list[str]:
+    """Character bigrams of the Chinese runs in the title, the stopwords' bigrams left out."""
+    return [g for g in body_shingles(title, len(title or "")) if g not in _STOP_BIGRAMS]
+
+
 def body_shingles(body: str, prefix: int = BODY_PREFIX) -> list[str]:
     """Character bigrams of the Chinese runs in the body's opening."""
     out: list[str] = []
@@ -175,31 +183,43 @@ def _space(messages: Sequence[Message]) -> _Space:
     from scipy.sparse import csr_matrix
 
     n = len(messages)
-    titles = [title_terms(m.title) for m in messages]
-    bodies = [body_shingles(m.body) for m in messages]
-    tokens = list(chain.from_iterable(chain.from_iterable(zip(titles, bodies))))
-    vocab = {t: i for i, t in enumerate(dict.fromkeys(tokens))}
-    size = max(len(vocab), 1)
-    ids = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    per_doc = np.fromiter(chain.from_iterable((len(t), len(b)) for t, b in zip(titles, bodies)),
-                          dtype=np.int64, count=2 * n)
-    rows = np.repeat(np.repeat(np.arange(n, dtype=np.int64), 2), per_doc)
-    units = np.repeat(np.tile(np.array([_TITLE_UNITS, 1.0]), n), per_doc)
-    codes, inverse = np.unique(rows * size + ids, return_inverse=True)
-    tf = np.bincount(inverse.ravel(), weights=units) * SHINGLE_WEIGHT
-    rows, ids = codes // size, codes % size
+    # tokens become term ids as they are cut, so the million shingle strings of a large week are
+    # never all alive at once (as str objects they would take ~100 MB; as ids, 8 bytes each).
+    # ``setdefault`` with a running counter numbers new terms in C; the numbers are made dense below.
+    vocab: dict[str, int] = {}
+    numbers = count()
+    token_ids = array("q")
+    per_doc = array("q")
+    for m in messages:
+        for tokens in (title_shingles(m.title), body_shingles(m.body)):
+            before = len(token_ids)
+            token_ids.extend(map(vocab.setdefault, tokens, numbers))
+            per_doc.append(len(token_ids) - before)
+    sparse_ids = np.frombuffer(token_ids, dtype=np.int64) if token_ids else np.zeros(0, dtype=np.int64)
+    distinct, ids = np.unique(sparse_ids, return_inverse=True)
+    ids = ids.ravel()
+    size = max(len(distinct), 1)
+    counts = np.frombuffer(per_doc, dtype=np.int64) if per_doc else np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.repeat(np.arange(n, dtype=np.int32), 2), counts)
+    units = np.repeat(np.tile(np.array([_TITLE_UNITS, 1.0], dtype=np.float32), n), counts)
+    raw = csr_matrix((units, (rows, ids.astype(np.int32))), shape=(n, size))  # repeats summed: tf
+    del rows, units, ids
+    raw.sum_duplicates()
+    ids = raw.indices
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(raw.indptr))
     df = np.bincount(ids, minlength=size)
-    weights = (1.0 + np.log1p(tf)) * (np.log((n + 1) / (df[ids] + 1.0)) + 1.0)
+    weights = (1.0 + np.log1p(raw.data * SHINGLE_WEIGHT)) * (np.log((n + 1) / (df[ids] + 1.0)) + 1.0)
     norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n))
     weights /= np.where(norms > 0, norms, 1.0)[rows]
     keep = df[ids] > 1
-    rows, ids, weights = rows[keep], ids[keep], weights[keep]
-    matrix = csr_matrix((weights.astype(np.float32), (rows, ids)), shape=(n, size))
+    rows, ids, weights = rows[keep], ids[keep], weights[keep].astype(np.float32)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
+    matrix = csr_matrix((weights, ids, indptr), shape=(n, size))
     order = np.lexsort((-weights, rows))  # each row's terms, strongest first
     by_row = rows[order]
     rank = np.arange(len(by_row)) - np.searchsorted(by_row, by_row, side="left")
     chosen = order[rank < LOOKUP_TERMS]
-    return _Space(matrix, rows[chosen], ids[chosen])
+    return _Space(matrix, rows[chosen].astype(np.int64), ids[chosen].astype(np.int64))
 
 
 def _candidate_pairs(space: _Space, n: int) -> tuple[Any, Any]:
@@ -208,17 +228,18 @@ def _candidate_pairs(space: _Space, n: int) -> tuple[Any, Any]:
     import numpy as np
 
     order = np.lexsort((space.key_rows, space.key_terms))  # by term, then by arrival
-    terms, rows = space.key_terms[order], space.key_rows[order]
+    code_type = np.int32 if n * n < 2**31 else np.int64  # half the memory for any realistic week
+    terms, rows = space.key_terms[order], space.key_rows[order].astype(code_type)
     found = []
     for d in range(1, min(POSTING_WINDOW, len(rows) - 1) + 1):
         same = terms[d:] == terms[:-d]
-        found.append(rows[:-d][same] * n + rows[d:][same])
+        found.append(rows[:-d][same] * code_type(n) + rows[d:][same])
     if not found:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     codes, counts = np.unique(np.concatenate(found), return_counts=True)
     codes = codes[counts >= MIN_SHARED_KEYS]
-    return codes // n, codes % n
+    return (codes // n).astype(np.int64), (codes % n).astype(np.int64)
 
 
 def _cosines(matrix: Any, a: Any, b: Any, chunk: int = 20_000) -> Any:
@@ -308,24 +329,38 @@ def cluster_messages(messages: Sequence[Message], *, threshold: float = DEFAULT_
 
 
 def hot_issues(messages: Iterable[Message], *, threshold: float = DEFAULT_THRESHOLD,
-               min_people: int = 2, limit: int | None = None) -> list[HotIssue]:
-    """The hot issues among ``messages``, hottest first (see the module's docstring)."""
+               min_people: int = 2, limit: int | None = None, detailed: int | None = None) -> list[HotIssue]:
+    """The hot issues among ``messages``, hottest first (see the module's docstring).
+
+    ``detailed``: only the hottest this many get a representative chosen by closeness to their
+    centroid and their shared words (what a report shows); the others keep their first message as
+    representative and no words — they still count for key items, and a large week has thousands.
+    """
     ordered = sorted(messages, key=lambda m: (m.received_at or datetime.min.replace(tzinfo=timezone.utc), m.id))
     groups, space = _cluster(ordered, threshold)
-    issues: list[HotIssue] = []
+    found: list[tuple[tuple, list[int], list[Message]]] = []
     for members in groups:
         if len(members) < min_people:
             continue
         msgs = [ordered[i] for i in members]
-        if _people(msgs) < min_people:
+        people = _people(msgs)
+        if people < min_people:
             continue
-        assert space is not None
-        # two members are equally close to their centroid: no need to compute it
-        closeness = _to_centroid(space.matrix, members) if len(members) > 2 else [0.0] * len(members)
-        issues.append(_describe(msgs, [float(c) for c in closeness]))
-    issues.sort(key=lambda h: (-h.people, -h.count, -h.likes,
-                               -(h.last_at.timestamp() if h.last_at else 0.0), h.item_ids[0]))
-    return issues[:limit] if limit is not None else issues
+        last = max((m.received_at for m in msgs if m.received_at is not None), default=None)
+        rank = (-people, -len(msgs), -sum(max(m.likes, 0) for m in msgs),
+                -(last.timestamp() if last else 0.0), msgs[0].id)
+        found.append((rank, members, msgs))
+    found.sort(key=lambda f: f[0])
+    if limit is not None:
+        found = found[:limit]
+    issues = []
+    for n, (_, members, msgs) in enumerate(found):
+        if space is not None and len(members) > 2 and (detailed is None or n < detailed):
+            closeness = [float(c) for c in _to_centroid(space.matrix, members)]
+        else:  # two members are equally close to their centroid
+            closeness = [0.0] * len(members)
+        issues.append(_describe(msgs, closeness, words=detailed is None or n < detailed))
+    return issues
 
 
 def _people(msgs: Sequence[Message]) -> int:
@@ -333,12 +368,12 @@ def _people(msgs: Sequence[Message]) -> int:
     return len(authors) + sum(1 for m in msgs if not m.author)
 
 
-def _describe(msgs: list[Message], closeness: list[float]) -> HotIssue:
+def _describe(msgs: list[Message], closeness: list[float], *, words: bool = True) -> HotIssue:
     """Counts, places, shared words and the representative (the member closest to the group's
     centroid; ties to the most supported, then the earliest) of one group."""
     rep = max(range(len(msgs)), key=lambda k: (round(closeness[k], 4), msgs[k].likes, -k))
-    words = Counter(t for m in msgs for t in set(title_terms(m.title)))
-    shared = [t for t, c in words.most_common() if c >= 2] or [t for t, _ in words.most_common(3)]
+    counted = Counter(t for m in msgs for t in set(title_terms(m.title))) if words else Counter()
+    shared = [t for t, c in counted.most_common() if c >= 2] or [t for t, _ in counted.most_common(3)]
     places = Counter(m.region for m in msgs)
     times = [m.received_at for m in msgs if m.received_at is not None]
     return HotIssue(

@@ -104,8 +104,10 @@ def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], n
         Item.received_at >= fresh[0].received_at - window, Item.received_at <= fresh[-1].received_at)
     if place is not None and all(it.region is not None for it in fresh):
         stmt = stmt.where(place)
-    pool = [_Row(i, t or "", r, a, at, similar_terms(t or "", config))
-            for i, t, r, a, at in session.execute(stmt)]
+    found = session.execute(stmt).all()
+    if len(found) < needed:  # too few messages in the window to be a burst: no need to read them
+        return
+    pool = [_Row(i, t or "", r, a, at, similar_terms(t or "", config)) for i, t, r, a, at in found]
     # latest first: in a batch, the last message's group holds the earlier ones, so a batch that
     # brings a whole burst makes one warning listing all of it
     for item in reversed(fresh):

@@ -98,18 +98,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_ID})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-    if revision == "head":
-        _create_unversioned_tables(engine)
+        if revision == "head":
+            _create_unversioned_tables(conn)  # under the same lock
 
 
-def _create_unversioned_tables(engine: Engine) -> None:
+def _create_unversioned_tables(conn: Connection) -> None:
     """Tables of the models that no revision has created yet (work in progress)."""
-    existing = set(inspect(engine).get_table_names())
+    existing = set(inspect(conn).get_table_names())
     missing = [t for name, t in SQLModel.metadata.tables.items() if name not in existing]
     if missing:
         log.warning("no migration creates table(s) %s yet; created directly. Add a revision: "
                     "python -m storage.migrations.new \"...\"", ", ".join(t.name for t in missing))
-        SQLModel.metadata.create_all(engine, tables=missing)
+        SQLModel.metadata.create_all(conn, tables=missing)
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

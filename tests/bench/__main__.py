@@ -22,11 +22,18 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from tests.bench.common import Row, fresh_database, machine_line, markdown_table, postgres_version
+from tests.bench.common import (
+    Row,
+    fresh_database,
+    machine_line,
+    markdown_table,
+    postgres_version,
+)
 
 NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory")
 

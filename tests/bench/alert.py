@@ -10,12 +10,14 @@ under its own 20-a-minute limit: what is measured is the queue jumping, not that
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from typing import Any
 
 from tests.bench.common import (
     LEADERS_CHAT,
+    REGIONS,
     BenchEnv,
     Row,
     batches,
@@ -24,11 +26,15 @@ from tests.bench.common import (
     percentile,
     region_chat,
     split_by_sensitivity,
-    REGIONS,
 )
 
 TARGET_P99 = 1.0
-_ALERT_ID = re.compile(r"#(\d+)")
+WAIT = 30.0  # seconds an alert may take before it counts as lost
+
+
+def _shown(seconds: float) -> str:
+    return f"> {WAIT:.0f} s" if math.isinf(seconds) else ms(seconds)
+_ALERT_ID = re.compile(r"敏感留言 #(\d+)")  # the alert's heading (zh), not an id quoted elsewhere
 
 
 async def bench_alert(backlog: int = 5000, alerts: int = 60, db: str | None = None) -> Row:
@@ -41,9 +47,10 @@ async def bench_alert(backlog: int = 5000, alerts: int = 60, db: str | None = No
         seen: dict[int, float] = {}
         arrived = asyncio.Event()
         cards_sent = 0
+        others = 0  # other messages to the leaders' chat (early warnings): they share its 20 a minute
 
         async def watch() -> None:
-            nonlocal cards_sent
+            nonlocal cards_sent, others
             while True:
                 ev = await queue.get()
                 if ev["type"] != "message" or not ev["message"]["from"]["is_bot"]:
@@ -55,6 +62,8 @@ async def bench_alert(backlog: int = 5000, alerts: int = 60, db: str | None = No
                     if found:
                         seen.setdefault(int(found.group(1)), ev["t"])
                         arrived.set()
+                    else:
+                        others += 1
 
         watcher = asyncio.create_task(watch())
         for chunk in batches(cards, 100):
@@ -72,28 +81,33 @@ async def bench_alert(backlog: int = 5000, alerts: int = 60, db: str | None = No
             if not stored.get("sensitive"):
                 raise RuntimeError(f"triage did not flag the sensitive message {item['title']!r}")
             item_id = stored["id"]
-            deadline = started + 30.0
+            deadline = started + WAIT
             while item_id not in seen and time.monotonic() < deadline:
                 arrived.clear()
                 try:
                     await asyncio.wait_for(arrived.wait(), deadline - time.monotonic())
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             if item_id in seen:
                 latencies.append(seen[item_id] - started)
             else:
                 missed += 1
-        still_queued = backlog - cards_sent
+        still_queued = max(0, backlog + len(latencies) + missed - cards_sent)  # the alerted items have cards too
+        shared = others
         watcher.cancel()
         env.standin.unsubscribe(queue)
         rate_limited = env.rate_limited()
-    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    lost = f", {missed} never arrived" if missed else ""
+    ranked = latencies + [math.inf] * missed  # one that never came is slower than any that did
+    p50, p99 = percentile(ranked, 50), percentile(ranked, 99)
+    lost = f", {missed} not within {WAIT:.0f} s" if missed else ""
+    shared_note = f"; {shared} other messages to the leaders' chat meanwhile" if shared else ""
     return Row(
         f"3. Alert under backlog: intake of a sensitive item → leaders' alert, {backlog:,} routine cards queued",
-        f"p50 {ms(p50)}, **p99 {ms(p99)}** ({len(latencies)} alerts; {still_queued:,} cards still queued at the end{lost})",
+        f"p50 {_shown(p50)}, **p99 {_shown(p99)}** ({len(latencies)} alerts; {still_queued:,} cards still queued "
+        f"at the end{shared_note}{lost})",
         f"p99 < {TARGET_P99:g} s",
         not missed and bool(latencies) and p99 < TARGET_P99,
-        {"p50": p50, "p99": p99, "max": max(latencies) if latencies else None, "alerts": len(latencies),
-         "missed": missed, "still_queued": still_queued, "rate_limited": rate_limited},
+        {"p50": p50, "p99": p99, "max_arrived": max(latencies) if latencies else None, "alerts": len(latencies),
+         "missed": missed, "still_queued": still_queued, "rate_limited": rate_limited,
+         "other_leaders_messages": shared},
     )

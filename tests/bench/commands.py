@@ -100,7 +100,7 @@ async def bench_commands(rate: float = 200.0, seconds: float = 10.0, db: str | N
         injected = time.monotonic() - started
         try:
             await asyncio.wait_for(all_answered.wait(), WAIT_AFTER)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         watcher.cancel()
         env.standin.unsubscribe(queue)

@@ -20,10 +20,11 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -131,7 +132,7 @@ def _ram_gib() -> float:
 
 
 def machine_line(db: str) -> str:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"{_cpu_model()}, {os.cpu_count()} cores, {_ram_gib():.0f} GiB RAM; "
             f"Linux {platform.release()}; Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; "
             f"database {db}; {now}")
@@ -237,10 +238,10 @@ def fresh_database(url: str | None, folder: Path, name: str = "liuyan.db") -> st
     engine = make_engine(url)
     try:
         with engine.begin() as conn:  # every table of the schema, whoever made it
-            names = [r[0] for r in conn.exec_driver_sql(
+            tables = [r[0] for r in conn.exec_driver_sql(
                 "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
-            for name in names:
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+            for table in tables:
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
     finally:
         engine.dispose()
     return url
@@ -387,7 +388,7 @@ class ServiceProcess:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self.proc.wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         if self._log is not None:
@@ -417,9 +418,10 @@ class BenchEnv:
         self.db_url = ""
         self.port = 0
         self.config: Config | None = None
+        self.spawned = 0.0  # monotonic time the service process was started
         self._profiler: asyncio.subprocess.Process | None = None
 
-    async def __aenter__(self) -> "BenchEnv":
+    async def __aenter__(self) -> BenchEnv:
         if self.folder is None:
             self._tmp = self.folder = Path(tempfile.mkdtemp(prefix=f"liuyan-{self.name}-"))
         self.db_url = self.existing_db or fresh_database(self.db_arg, self.folder)
@@ -438,6 +440,7 @@ class BenchEnv:
         path.write_text(to_toml(data), encoding="utf-8")
         self.config = parse_config(data, env={})
         self.service = ServiceProcess(path, self.folder / "service.log", unpaced=self.unpaced, at=self.at)
+        self.spawned = time.monotonic()
         await self.service.start()
         self.http = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{self.port}",
                                           headers={"Authorization": f"Bearer {API_TOKEN}"})
@@ -469,7 +472,7 @@ class BenchEnv:
             self._profiler.send_signal(signal.SIGINT)
             try:
                 await asyncio.wait_for(self._profiler.wait(), 30)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._profiler.kill()
                 await self._profiler.wait()
         self._profiler = None
@@ -480,7 +483,8 @@ class BenchEnv:
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.service.proc.returncode is not None:
-                raise RuntimeError(f"the service exited with {self.service.proc.returncode}:\n{self.service.log_tail()}")
+                code = self.service.proc.returncode
+                raise RuntimeError(f"the service exited with {code}:\n{self.service.log_tail()}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not come up in {self.start_timeout}s:\n{self.service.log_tail()}")
             try:
@@ -492,7 +496,7 @@ class BenchEnv:
                 return
             await asyncio.sleep(0.05)
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self._stop_profiler()
         if self.http is not None:
             await self.http.close()
@@ -551,8 +555,8 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
     config = load_config(config_path)
     services = None
     if at:
-        offset = datetime.fromisoformat(at) - datetime.now(timezone.utc)
-        services = Services.create(config, clock=lambda: datetime.now(timezone.utc) + offset)
+        offset = datetime.fromisoformat(at) - datetime.now(UTC)
+        services = Services.create(config, clock=lambda: datetime.now(UTC) + offset)
     service = Service.create(config, services=services, pacer=unlimited_pacer() if unpaced else None)
     asyncio.run(service.run_forever())
     return 0

@@ -17,9 +17,17 @@ import heapq
 import math
 import time
 from collections import Counter, deque
-from typing import Sequence
+from collections.abc import Sequence
 
-from tests.bench.common import REGIONS, BenchEnv, Row, batches, make_items, region_chat, split_by_sensitivity
+from tests.bench.common import (
+    REGIONS,
+    BenchEnv,
+    Row,
+    batches,
+    make_items,
+    region_chat,
+    split_by_sensitivity,
+)
 
 TARGET_RATIO = 1.05
 GROUP = (20, 60.0)
@@ -114,7 +122,7 @@ async def bench_delivery(n: int = 1000, db: str | None = None, *, groups: int = 
         budget = least_time([n // groups + 1] * groups) * 2 + 60
         try:
             await asyncio.wait_for(done.wait(), budget)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         watcher.cancel()
         env.standin.unsubscribe(queue)

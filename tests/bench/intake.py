@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, select
 
@@ -38,8 +39,8 @@ def clone_tables(metadata: MetaData, prefix: str = "bench_") -> dict[str, Table]
             Index(prefix + str(idx.name), *[copy.c[c.name] for c in idx.columns], unique=bool(idx.unique))
         for cons in table.constraints:
             if isinstance(cons, UniqueConstraint) and cons.columns:
-                copy.append_constraint(UniqueConstraint(*[c.name for c in cons.columns],
-                                                        name=prefix + str(cons.name or "_".join(c.name for c in cons.columns))))
+                names = [c.name for c in cons.columns]
+                copy.append_constraint(UniqueConstraint(*names, name=prefix + str(cons.name or "_".join(names))))
         out[table.name] = copy
     return out
 
@@ -79,6 +80,13 @@ def bare_insert(engine: Any, copies: dict[str, Table], rows: dict[str, list[dict
     return time.perf_counter() - started
 
 
+async def _client(env: BenchEnv, queue: asyncio.Queue[list[dict[str, Any]]], ids: list[int]) -> None:
+    """One crawler connection: posts batches until none is left, collecting the new items' ids."""
+    while not queue.empty():
+        answer = await env.post(queue.get_nowait())
+        ids.extend(it["id"] for it in answer["items"] if it["created"])
+
+
 async def bench_intake(n: int = 10_000, db: str | None = None, *, rounds: int = 5, concurrency: int = 1,
                        batch_size: int = 100) -> Row:
     items = make_items(n, prefix="intake")
@@ -97,20 +105,13 @@ async def bench_intake(n: int = 10_000, db: str | None = None, *, rounds: int = 
             stored = 0
             per_round: list[tuple[int, int]] = []  # (API items/s, bare items/s) of each round
             for part in batches(items, max(batch_size, -(-n // rounds))):
-                chunks = batches(part, batch_size)
                 queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
-                for chunk in chunks:
+                for chunk in batches(part, batch_size):
                     queue.put_nowait(chunk)
                 ids: list[int] = []
 
-                async def client() -> None:
-                    while not queue.empty():
-                        chunk = queue.get_nowait()
-                        answer = await env.post(chunk)
-                        ids.extend(it["id"] for it in answer["items"] if it["created"])
-
                 started = time.perf_counter()
-                await asyncio.gather(*(client() for _ in range(concurrency)))
+                await asyncio.gather(*(_client(env, queue, ids) for _ in range(concurrency)))
                 took = time.perf_counter() - started
                 api_seconds += took
                 if len(ids) != len(part):
