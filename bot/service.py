@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import DeliveryWorker
 from bot.services import Services
+from bot.web.dashboard import dashboard_routes
 from bot.web.intake import make_app
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ class Service:
             assert cfg.telegram.webhook_secret and cfg.telegram.webhook_url
             webhook = TelegramWebhook(self.app, cfg.telegram.webhook_secret)
         if self.serve_api:
-            self.runner = web.AppRunner(make_app(s, webhook=webhook), access_log=None)
+            self.runner = web.AppRunner(dashboard_routes(make_app(s, webhook=webhook), s), access_log=None)
             await self.runner.setup()
             site = web.TCPSite(self.runner, cfg.api.host, cfg.api.port)
             await site.start()

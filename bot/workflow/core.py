@@ -457,12 +457,12 @@ class Workflow:
         return item
 
     def show(self, session: Session, item_id: int, actor: Actor, now: datetime, *, private: bool) -> None:
-        """Post the card again as an answer; in a private chat the holder, supervisors and leaders
-        get the full text, everyone else the masked card."""
+        """Post the card again as an answer; in a private chat the holder and supervisors get the
+        full text (personal numbers unmasked), everyone else the masked card."""
         person = self.person(actor.user_id, actor.name)
         item = self.get_item(session, item_id)
         check_read(person, self.view(item, now))
-        full = private and (person.role in (Role.SUPERVISOR, Role.LEADER) or item.claimed_by == person.user_id)
+        full = private and (person.role == Role.SUPERVISOR or item.claimed_by == person.user_id)
         text, buttons = self.render_card(item, full=full, lang=self.lang_for(actor))
         assert actor.chat_id is not None
         enqueue_message(session, actor.chat_id, text, now=now, buttons=buttons, lane=PRIORITY_LANE,
@@ -578,7 +578,14 @@ def _press_supervise(session: Session, wf: Workflow, item_id: int, actor: Actor,
     sent = session.exec(select(Outbox).where(
         Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
     if sent is None and card_at(session, chat_id, message_id) is None:
-        raise Refusal("stale_button")
+        # a press within moments of the alert's delivery, before its message id is recorded
+        in_flight = session.exec(select(Outbox).where(
+            Outbox.chat_id == chat_id, Outbox.item_id == item_id, Outbox.purpose == "alert",
+            Outbox.message_id.is_(None))).first()  # type: ignore[union-attr]
+        other = session.exec(select(Outbox).where(
+            Outbox.chat_id == chat_id, Outbox.message_id == message_id)).first()
+        if in_flight is None or other is not None:
+            raise Refusal("stale_button")
     wf.supervise(session, item_id, actor, now, confirm=False)
     return wf.renderer.text("ok.popup_supervised_plain", wf.lang_for(actor), id=item_id)
 
