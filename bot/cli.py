@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba"):
+    for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "demo":
