@@ -21,7 +21,7 @@ from bot.workflow import Actor, Incoming
 from scheduler.digest import build_and_queue_digest, latest_due
 from scheduler.sweep import sweep
 from storage.models import Outbox
-from tests.conftest import BASE_CONFIG, LANZHOU, LEADERS_CHAT, QIAN, ZHAO
+from tests.conftest import BASE_CONFIG, LANZHOU, LANZHOU_CHAT, LEADERS_CHAT, QIAN, ZHANG, ZHAO
 from tests.harness import Harness
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -105,6 +105,9 @@ async def test_report_command_for_leaders_only(config: Config) -> None:
         await h.standin.wait_for(lambda st: any(m.kind == "document" for m in st.messages(LEADERS_CHAT)), timeout=15)
         await h.say(LEADERS_CHAT, QIAN, "/report yearly")
         await h.answer_to(LEADERS_CHAT, "用法：/report weekly")
+        await h.say(LANZHOU_CHAT, ZHANG, "/report weekly")  # an officer
+        await h.answer_to(LANZHOU_CHAT, "只有领导或督办人员可以调取报告")
+        assert not any("每周留言办理综述" in (m.text or "") for m in h.standin.messages(LANZHOU_CHAT))
 
 
 def test_monthly_report_on_the_first(config: Config) -> None:

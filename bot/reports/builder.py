@@ -263,7 +263,7 @@ def render_summary(report: Report, renderer: Renderer, lang: str | None = None) 
     for hot, keys, overdue, regions in _SUMMARY_LIMITS:
         text = renderer.template(template, lang, r=report, hot=report.hot_issues[:hot],
                                  keys=report.key_items[:keys], overdue=report.overdue[:overdue],
-                                 regions=_region_rows(report)[:regions], cut_regions=regions < 99)
+                                 regions=_region_rows(report)[:regions])
         if visible_length(text) <= TEXT_LIMIT:
             return text
     return text

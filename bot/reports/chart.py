@@ -71,8 +71,6 @@ def _font_family() -> list[str]:
 def render_chart_png(figures: PeriodFigures, lang: str = "zh") -> bytes:
     """Horizontal grouped bars per region: received, replied, overdue (counts of the period)."""
     import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator

@@ -75,9 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+LABELS = {"intake": "1. Intake", "delivery": "2. Delivery pacing", "alert": "3. Alert under backlog",
+          "commands": "4. Commands", "reports": "5. Reports", "memory": "6. Memory"}
+
+
 def _failed(name: str, exc: BaseException) -> Row:
     traceback.print_exc(file=sys.stderr)
-    return Row(f"{name}", f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300],
+    return Row(LABELS[name], f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300],
                "–", False)
 
 
