@@ -150,7 +150,7 @@ class Card(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="items.id", index=True)
     chat_id: int = Field(sa_type=BigInteger)
-    outbox_id: Optional[int] = None
+    outbox_id: Optional[int] = Field(default=None, index=True)  # the worker finds the card it sent
     message_id: Optional[int] = Field(default=None, sa_type=BigInteger)
     active: bool = True  # False once the item was re-routed away from this chat
     created_at: datetime = _dt()

@@ -386,11 +386,12 @@ class Workflow:
             check_claim(person, self.view(item, now))
             raise Refusal("held_by", {"id": item_id, "holder": item.claimed_by_name, "since": self.view(item, now).claimed_at})
         self._log(session, item, "claimed", actor, now)
-        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+        # the person who acted hears first; the card edit follows in the same chat
         if confirm and actor.chat_id is not None:
             self.say(session, actor.chat_id, self.renderer.text("ok.claimed", self.lang_for(actor), id=item_id,
                                                                  name=person.name), now,
                      reply_to=actor.message_id, item_id=item_id)
+        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
         return item
 
     def reply(self, session: Session, item_id: int, actor: Actor, text: str, now: datetime) -> Item:
@@ -413,10 +414,10 @@ class Workflow:
         session.flush()
         on_time = item.deadline is None or now <= item.deadline
         self._log(session, item, "replied", actor, now, on_time=on_time, length=len(text))
-        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
         if actor.chat_id is not None:
             self.say(session, actor.chat_id, self.renderer.text("ok.replied", self.lang_for(actor), id=item_id),
                      now, reply_to=actor.message_id, item_id=item_id)
+        self._refresh_cards(session, item, now, lane=PRIORITY_LANE)
         return item
 
     def route(self, session: Session, item_id: int, actor: Actor, region_ref: str, now: datetime) -> Item:

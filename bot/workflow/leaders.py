@@ -39,7 +39,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
+from bot.delivery.outbox import PRIORITY_LANE, ROUTINE_LANE, enqueue_message
 from bot.reports.hot_issues import title_terms
 from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import Refusal, Role
@@ -153,7 +153,8 @@ def _queue_warning(session: Session, wf: "Workflow", trigger: _Row, group: list[
         more=max(len(group) - LISTED_IN_WARNING, 0),
     )
     key = f"warning:{trigger.id}"
-    enqueue_message(session, config.leaders.chat_id, text, now=now, lane=PRIORITY_LANE,
+    # routine lane: a burst warning must never hold a sensitive alert back in the leaders' chat
+    enqueue_message(session, config.leaders.chat_id, text, now=now, lane=ROUTINE_LANE,
                     item_id=trigger.id, purpose="warning", dedupe_key=key)
     ids = [row.id for row in group]
     for row in group:

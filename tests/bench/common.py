@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -421,7 +421,7 @@ class BenchEnv:
         self.spawned = 0.0  # monotonic time the service process was started
         self._profiler: asyncio.subprocess.Process | None = None
 
-    async def __aenter__(self) -> BenchEnv:
+    async def __aenter__(self) -> Self:
         if self.folder is None:
             self._tmp = self.folder = Path(tempfile.mkdtemp(prefix=f"liuyan-{self.name}-"))
         self.db_url = self.existing_db or fresh_database(self.db_arg, self.folder)
