@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import functools
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,8 @@ from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.exc import DisconnectionError, DBAPIError, OperationalError
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -70,8 +71,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
-            poolclass=StaticPool if memory else NullPool,
+            **({"poolclass": StaticPool} if memory else {"pool_size": 8, "max_overflow": 8}),
         )
+        database_file = None if memory else engine.url.database
+
+        if database_file:
+            @event.listens_for(engine, "checkout")
+            def _sqlite_file_still_there(_conn: Any, _record: Any, _proxy: Any) -> None:
+                """Pooled connections keep a deleted or moved file open; noticing that it is gone
+                lets the outage surface (as DatabaseUnavailable) instead of writing into a ghost.
+                Opening a connection per unit of work would notice too, but costs ~20 ms each."""
+                if not os.path.exists(database_file):
+                    raise DisconnectionError(f"database file {database_file} is gone")
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
