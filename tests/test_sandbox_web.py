@@ -221,6 +221,9 @@ async def test_a_command_typed_as_an_officer_appears_in_the_chat_and_the_bot_ans
         sent = await resp.json()
     answer = await box.standin.wait_for_message(LANZHOU, contains="张三", after_id=sent["message_id"], timeout=10)
     assert f"#{item['id']}" in answer.text
+    # the answer to the officer goes first; the card's edit follows it
+    await box.standin.wait_for(lambda st: any((m.text or "").startswith("🙋") and "📍" in (m.text or "")
+                                              and "已由 张三 认领" in (m.text or "") for m in st.messages(LANZHOU)), timeout=10)
     async with http.get("/api/sandbox/state") as resp:
         chat = next(c for c in (await resp.json())["chats"] if c["id"] == LANZHOU)
     mine = next(m for m in chat["messages"] if m["message_id"] == sent["message_id"])
@@ -236,6 +239,7 @@ async def test_pressing_a_card_button_answers_with_the_popup_and_changes_the_car
         box: DemoSandbox, http: aiohttp.ClientSession) -> None:
     item = await intake(box, body="城关区某小区电梯停运一周。")
     msg = await card(box, LANZHOU, item["id"])
+    await box.service.delivery.drain(10)  # the card's message id is recorded, as it is by the time a person taps
     data = f"claim:{item['id']}"
     url = f"/api/sandbox/chats/{LANZHOU}/messages/{msg.message_id}/press"
     async with http.post(url, json={"user_id": WANG, "data": data}) as resp:  # Tianshui's officer
