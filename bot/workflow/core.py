@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from bot.config import Config, TriageConfig
@@ -566,7 +566,8 @@ def _press_claim(session: Session, wf: Workflow, item_id: int, actor: Actor, cha
     if pressed is not None:
         if pressed.item_id != item_id or not pressed.active:
             raise Refusal("stale_button")
-    elif not any(c.chat_id == chat_id and c.message_id is None for c in active_cards(session, item_id)):
+    # (re-read: the worker may have recorded the id between the two queries)
+    elif not any(c.chat_id == chat_id and c.message_id in (None, message_id) for c in active_cards(session, item_id)):
         raise Refusal("stale_button")
     wf.claim(session, item_id, actor, now, confirm=False)
     return wf.renderer.text("ok.popup_claimed_plain", wf.lang_for(actor), id=item_id)
@@ -582,10 +583,10 @@ def _press_supervise(session: Session, wf: Workflow, item_id: int, actor: Actor,
         # a press within moments of the alert's delivery, before its message id is recorded
         in_flight = session.exec(select(Outbox).where(
             Outbox.chat_id == chat_id, Outbox.item_id == item_id, Outbox.purpose == "alert",
-            Outbox.message_id.is_(None))).first()  # type: ignore[union-attr]
+            or_(Outbox.message_id.is_(None), Outbox.message_id == message_id))).first()  # type: ignore[union-attr]
         other = session.exec(select(Outbox).where(
             Outbox.chat_id == chat_id, Outbox.message_id == message_id)).first()
-        if in_flight is None or other is not None:
+        if in_flight is None or (other is not None and other.item_id != item_id):
             raise Refusal("stale_button")
     wf.supervise(session, item_id, actor, now, confirm=False)
     return wf.renderer.text("ok.popup_supervised_plain", wf.lang_for(actor), id=item_id)
