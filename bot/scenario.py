@@ -255,6 +255,14 @@ class ScenarioRunner:
     async def _rate(self, step: Step) -> None:
         assert self._http is not None and step.item is not None and step.rating is not None
         item_id = self._item(step.item)
+        # a citizen rates a reply they have seen: give the officer's reply (already sent to the bot)
+        # a few seconds to be stored before rating, polling with a deadline
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while asyncio.get_running_loop().time() < deadline:
+            async with self._http.get(f"{self.api_url}/api/v1/messages/{item_id}") as resp:
+                if resp.status == 200 and (await resp.json()).get("status") in ("replied", "closed"):
+                    break
+            await asyncio.sleep(0.1)
         async with self._http.post(f"{self.api_url}/api/v1/messages/{item_id}/rating",
                                    json={"rating": step.rating}) as resp:
             if resp.status != 200:
