@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
 from bot.demo import LANZHOU, DemoSandbox
-from tests.conftest import unique_id
+from tests.test_sandbox_web import intake  # noqa: E402  (one helper for both files)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -68,13 +67,6 @@ async def box(tmp_path: Path) -> AsyncIterator[DemoSandbox]:
         yield sandbox
 
 
-async def intake(box: DemoSandbox, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("external_id", unique_id())
-    async with aiohttp.ClientSession() as client:
-        async with client.post(f"{box.api_url}/api/v1/messages", json=fields,
-                               headers={"Authorization": f"Bearer {box.config.api.token}"}) as resp:
-            assert resp.status == 201, await resp.text()
-            return await resp.json()
 
 
 def watch(page: Any) -> list[str]:
