@@ -57,7 +57,7 @@ def fit(render: Callable[[str, bool], str], text: str, limit: int = TEXT_LIMIT) 
     marker. Binary search over the prefix length keeps this to ~log2(n) renders.
     """
     full = render(text, False)
-    if visible_length(full) <= limit:
+    if utf16_len(full) <= limit or visible_length(full) <= limit:  # tags and entities only shrink it
         return full
     lo, hi = 0, utf16_len(text)
     best = render("", True)

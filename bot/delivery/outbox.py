@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -67,6 +67,16 @@ def _insert(session: Session, row: Outbox) -> Outbox | None:
     return row
 
 
+def _message_payload(text: str, buttons: Keyboard | None, reply_to_message_id: int | None = None) -> str:
+    payload: dict[str, Any] = {"text": text}
+    markup = keyboard_json(buttons)
+    if markup:
+        payload["buttons"] = markup
+    if reply_to_message_id:
+        payload["reply_to_message_id"] = reply_to_message_id
+    return json.dumps(payload, ensure_ascii=False)
+
+
 def enqueue_message(
     session: Session,
     chat_id: int,
@@ -84,17 +94,11 @@ def enqueue_message(
     """Queue a sendMessage (HTML). With ``dedupe_key``, a second call with the same key queues nothing."""
     if dedupe_key is not None and _exists(session, dedupe_key):
         return None
-    payload: dict[str, Any] = {"text": text}
-    markup = keyboard_json(buttons)
-    if markup:
-        payload["buttons"] = markup
-    if reply_to_message_id:
-        payload["reply_to_message_id"] = reply_to_message_id
     row = Outbox(
         chat_id=chat_id,
         method="sendMessage",
         lane=lane,
-        payload=json.dumps(payload, ensure_ascii=False),
+        payload=_message_payload(text, buttons, reply_to_message_id),
         item_id=item_id,
         purpose=purpose,
         dedupe_key=dedupe_key,
@@ -123,6 +127,27 @@ def enqueue_card(
     session.add(card)
     session.flush()
     return card
+
+
+def enqueue_cards(
+    session: Session,
+    cards: Sequence[tuple[Any, int, str, Keyboard | None, int]],
+    *,
+    now: datetime,
+) -> None:
+    """Queue the cards of many new items, ``(item, chat_id, text, buttons, lane)`` each, with one
+    multi-row INSERT into the outbox and one into cards (what :func:`enqueue_card` does one by one)."""
+    if not cards:
+        return
+    outbox_ids = session.scalars(
+        insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True),
+        [{"chat_id": chat_id, "method": "sendMessage", "lane": lane, "item_id": item.id, "purpose": "card",
+          "payload": _message_payload(text, buttons), "created_at": now, "status": "pending", "attempts": 0}
+         for item, chat_id, text, buttons, lane in cards],
+    ).all()
+    session.execute(insert(Card), [
+        {"item_id": item.id, "chat_id": chat_id, "outbox_id": outbox_id, "created_at": now, "active": True}
+        for (item, chat_id, _, _, _), outbox_id in zip(cards, outbox_ids, strict=True)])
 
 
 def enqueue_card_edit(

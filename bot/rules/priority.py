@@ -263,9 +263,12 @@ class TermSet:
         entries += [(m.strip(), _MARKER) for m in markers if m.strip()]
         entries += [(m.strip(), _ONGOING) for m in ongoing if m.strip()]
         self._matcher: TermMatcher[int] = TermMatcher(entries)
+        self._any_term: TermMatcher[None] = TermMatcher((p, None) for p in pieces)
 
     def matched(self, text: str) -> tuple[str, ...]:
         """Configured terms (conjunctions whole) that match ``text``, in order."""
+        if not self._any_term.occurs(text):  # most messages: no term, nothing to weigh
+            return ()
         found = self._matcher.find(text)
         covers = [m for m in found if m.value == _EXCLUSION]
         hits = drop_covered([m for m in found if m.value == _TERM], covers)

@@ -707,6 +707,8 @@ class SensitivityTriage:
         ):
             entries.extend((w.strip(), (kind, w.strip())) for w in words if w.strip())
         self._matcher: TermMatcher[tuple[str, str]] = TermMatcher(entries)
+        # the terms alone: most messages contain none, and then there is nothing to weigh
+        self._any_term: TermMatcher[None] = TermMatcher((e[0], None) for e in entries if e[1][0] == _K_TERM)
 
     # -- context -------------------------------------------------------------
 
@@ -790,6 +792,9 @@ class SensitivityTriage:
         title, body = title or "", body or ""
         text = f"{title}\n{body}"
         title_end = len(title)
+        if not self._any_term.occurs(text):
+            return Assessment(sensitive=False, score=0.0, category=None, terms=(), reasons=(),
+                              category_scores=())
         found = self._matcher.find(text)
 
         terms_found = [m for m in found if m.value[0] == _K_TERM]

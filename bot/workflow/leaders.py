@@ -32,10 +32,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
-from functools import lru_cache
+import threading
+import time
+import weakref
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, select
 from sqlmodel import Session
 
 from bot.config import Config
@@ -56,7 +58,6 @@ WARNING_ACTION = "early_warning"
 LISTED_IN_WARNING = 10  # items listed in a warning's text; the rest are counted
 
 
-@lru_cache(maxsize=8)
 def _place_words(config: Config) -> frozenset[str]:
     """Region names and aliases, whole and as jieba cuts them: words that name the place."""
     words: set[str] = set()
@@ -67,9 +68,9 @@ def _place_words(config: Config) -> frozenset[str]:
     return frozenset(words)
 
 
-def similar_terms(title: str, config: Config) -> frozenset[str]:
+def similar_terms(title: str, config: Config, place_words: frozenset[str] | None = None) -> frozenset[str]:
     """The title words that say what the matter is (see the module's docstring)."""
-    return frozenset(title_terms(title or "")) - _place_words(config)
+    return frozenset(title_terms(title or "")) - (place_words if place_words is not None else _place_words(config))
 
 
 class _Row:
@@ -86,6 +87,112 @@ def _people(rows: Iterable[_Row]) -> int:
     return len({r.author for r in rows if r.author}) + sum(1 for r in rows if not r.author)
 
 
+class RecentMessages:
+    """The messages of the last warning window, indexed by place and title word, kept in memory.
+
+    Why: a burst check compares each new message with every message of the window. Reading the
+    window from the database and cutting its titles anew for every batch costs time in proportion
+    to the window, so a crawler delivering a backlog of thousands of fresh messages made intake
+    slower with every batch. The index is read once, then only the rows added since (``id`` above
+    the highest seen), and looked up by (region, word) so a message meets only its likely matches.
+
+    The database stays the truth: the index is rebuilt from it every ``REBUILD_SECONDS`` (so rows
+    another process committed out of id order are picked up) and dropped when a transaction that
+    read rows into it rolls back.
+    """
+
+    REBUILD_SECONDS = 60.0
+
+    def __init__(self, config: Config) -> None:
+        self.place_words = _place_words(config)
+        self.lock = threading.RLock()  # intake batches run in several database threads
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything: the next refresh reads the window anew."""
+        with self.lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        self.rows: dict[int, _Row] = {}
+        self.by_place_term: dict[tuple[str | None, str], set[int]] = {}
+        self.high_id = 0
+        self.since: datetime | None = None  # rows received from then on are all here
+        self.built_at = -1e18
+
+    def refresh(self, session: Session, since: datetime, own: Sequence[Item] = ()) -> None:
+        """Make the index hold every stored message received at or after ``since``, and ``own``:
+        this transaction's new messages. Those do not move the id mark on: on PostgreSQL another
+        transaction may still commit lower ids, which the next read must not skip."""
+        own_ids = {it.id for it in own}
+        stale = time.monotonic() - self.built_at > self.REBUILD_SECONDS
+        if stale or self.since is None or since < self.since:
+            self._clear()
+            self.since, self.built_at = since, time.monotonic()
+            stmt = select(Item.id, Item.title, Item.region, Item.author, Item.received_at).where(
+                Item.received_at >= since)
+        else:
+            stmt = select(Item.id, Item.title, Item.region, Item.author, Item.received_at).where(
+                Item.id > self.high_id, Item.received_at >= self.since)  # type: ignore[operator]
+            if since - self.since > timedelta(hours=1):
+                self._forget_before(since)
+        for i, t, r, a, at in session.execute(stmt):
+            if i not in own_ids:
+                self._add(_Row(i, t or "", r, a, at, similar_terms(t or "", None, self.place_words)))  # type: ignore[arg-type]
+                self.high_id = max(self.high_id, i)
+        for it in own:
+            if it.received_at >= self.since:  # type: ignore[operator]
+                self._add(_Row(it.id, it.title or "", it.region, it.author, it.received_at,  # type: ignore[arg-type]
+                               similar_terms(it.title or "", None, self.place_words)))  # type: ignore[arg-type]
+
+    def _add(self, row: _Row) -> None:
+        if row.id in self.rows:
+            return
+        self.rows[row.id] = row
+        for term in row.terms:
+            self.by_place_term.setdefault((row.region, term), set()).add(row.id)
+
+    def _forget_before(self, since: datetime) -> None:
+        old = [row for row in self.rows.values() if row.received_at < since]
+        for row in old:
+            del self.rows[row.id]
+            for term in row.terms:
+                ids = self.by_place_term.get((row.region, term))
+                if ids is not None:
+                    ids.discard(row.id)
+                    if not ids:
+                        del self.by_place_term[(row.region, term)]
+        self.since = since
+
+    def sharing(self, me: _Row, places: Iterable[str | None]) -> list[_Row]:
+        """Rows about one of ``places`` that share at least ``MIN_SHARED_TERMS`` title words with ``me``."""
+        terms = sorted(me.terms)
+        found: set[int] = set()
+        for place in places:
+            lists = [self.by_place_term.get((place, t), set()) for t in terms]
+            for a in range(len(lists)):
+                if not lists[a]:
+                    continue
+                for b in range(a + 1, len(lists)):
+                    if lists[b]:
+                        found |= lists[a] & lists[b]
+        found.discard(me.id)
+        return [self.rows[i] for i in found]
+
+    def regions(self) -> set[str | None]:
+        return {place for place, _ in self.by_place_term}
+
+
+_RECENT: "weakref.WeakKeyDictionary[Workflow, RecentMessages]" = weakref.WeakKeyDictionary()
+
+
+def recent_messages(wf: "Workflow") -> RecentMessages:
+    index = _RECENT.get(wf)
+    if index is None:
+        index = _RECENT[wf] = RecentMessages(wf.config)
+    return index
+
+
 @after_intake
 def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], now: datetime) -> None:
     """Queue one warning per burst of similar messages about one place (see the module's docstring)."""
@@ -98,27 +205,27 @@ def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], n
                    key=lambda it: (it.received_at, it.id))
     if not fresh:
         return
-    regions = {it.region for it in fresh if it.region is not None}
-    place = or_(Item.region.is_(None), Item.region.in_(sorted(regions))) if regions else None  # type: ignore[union-attr,attr-defined]
-    stmt = select(Item.id, Item.title, Item.region, Item.author, Item.received_at).where(
-        Item.received_at >= fresh[0].received_at - window, Item.received_at <= fresh[-1].received_at)
-    if place is not None and all(it.region is not None for it in fresh):
-        stmt = stmt.where(place)
-    found = session.execute(stmt).all()
-    if len(found) < needed:  # too few messages in the window to be a burst: no need to read them
-        return
-    pool = [_Row(i, t or "", r, a, at, similar_terms(t or "", config)) for i, t, r, a, at in found]
+    index = recent_messages(wf)
+    # rows this transaction put in the index must not outlive it
+    event.listen(session, "after_rollback", lambda _session: index.clear(), once=True)
+    with index.lock:
+        index.refresh(session, fresh[0].received_at - window, own=new_items)
+        _warn_bursts(session, wf, index, fresh, needed, window, now)
+
+
+def _warn_bursts(session: Session, wf: "Workflow", index: RecentMessages, fresh: Sequence[Item],
+                 needed: int, window: timedelta, now: datetime) -> None:
     # latest first: in a batch, the last message's group holds the earlier ones, so a batch that
     # brings a whole burst makes one warning listing all of it
     for item in reversed(fresh):
-        me = next((row for row in pool if row.id == item.id), None)
+        me = index.rows.get(item.id)  # type: ignore[arg-type]
         if me is None or len(me.terms) < MIN_SHARED_TERMS:
             continue
-        similar = [row for row in pool
-                   if row.id != me.id
-                   and me.received_at - window <= row.received_at <= me.received_at
-                   and (row.region == me.region or row.region is None or me.region is None)
-                   and len(row.terms & me.terms) >= MIN_SHARED_TERMS]
+        places = index.regions() if me.region is None else (me.region, None)
+        similar = [row for row in index.sharing(me, places)
+                   if me.received_at - window <= row.received_at <= me.received_at]
+        if len(similar) + 1 < needed:
+            continue
         if me.region is None:  # one place: the region most of the routed ones name, and the unrouted
             regions = Counter(row.region for row in similar if row.region is not None)
             if regions:
