@@ -55,6 +55,15 @@ def build_application(s: Services, *, webhook: bool = False) -> Application:
     return app
 
 
+def _preload_reports() -> None:
+    try:
+        from bot.reports import preload
+
+        preload()
+    except Exception:  # noqa: BLE001 - only a head start: the first report loads what it needs
+        log.warning("could not preload the reports' libraries", exc_info=True)
+
+
 async def _on_my_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The bot was added back to a group it had been removed from: send its backlog now rather
     than at the next probe."""
@@ -177,6 +186,8 @@ class Service:
         except TelegramError as exc:  # the menu is a convenience; the service works without it
             log.warning("could not set the command menu: %s", exc)
         await self.delivery.start()
+        # reports' libraries load in the background, so the first roundup is built as fast as any
+        self._preload = asyncio.create_task(asyncio.to_thread(_preload_reports), name="liuyan-preload")
         webhook = None
         if cfg.telegram.mode == "webhook":
             assert cfg.telegram.webhook_secret and cfg.telegram.webhook_url
@@ -214,6 +225,9 @@ class Service:
             await self.runner.cleanup()
             self.runner = None
         await self.delivery.stop()
+        preload = getattr(self, "_preload", None)
+        if preload is not None:
+            await asyncio.gather(preload, return_exceptions=True)
         await self.app.shutdown()
 
     async def run_forever(self) -> None:

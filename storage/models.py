@@ -129,7 +129,7 @@ class Outbox(SQLModel, table=True):
     lane: int = 1
     payload: str = Field(sa_type=Text)  # JSON: text, buttons, file name, ...
     item_id: Optional[int] = Field(default=None, index=True)
-    card_id: Optional[int] = Field(default=None)  # for edits: the card being edited
+    card_id: Optional[int] = Field(default=None, index=True)  # for edits: the card being edited
     purpose: str = Field(default="message", max_length=40)
     dedupe_key: Optional[str] = Field(default=None, max_length=200)
     status: str = Field(default="pending", max_length=20)  # pending | sent | failed | superseded

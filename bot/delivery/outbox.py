@@ -49,14 +49,26 @@ def _exists(session: Session, dedupe_key: str) -> bool:
     return session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)).first() is not None
 
 
+_OUTBOX_COLUMNS = tuple(c.name for c in Outbox.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+# a Core statement built once: its compiled form is cached, and no ORM bookkeeping runs per row
+_INSERT_ROW = Outbox.__table__.insert().returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
+
+
+def _insert_plain(session: Session, row: Outbox) -> Outbox:
+    """Insert ``row`` with one INSERT … RETURNING id and hand it back (not attached to the session):
+    callers want its id, and the unit of work's flush costs several times the statement itself,
+    which a command pays twice (the answer and the card's edit)."""
+    values = {name: getattr(row, name) for name in _OUTBOX_COLUMNS}
+    row.id = session.connection().execute(_INSERT_ROW, values).scalar_one()
+    return row
+
+
 def _insert(session: Session, row: Outbox) -> Outbox | None:
     """Insert a row; one with a ``dedupe_key`` inside a savepoint, so that when another process
     committed the same key a moment ago (two sweeps racing) this is a quiet no-op instead of
     failing the caller's whole transaction."""
     if row.dedupe_key is None:
-        session.add(row)
-        session.flush()
-        return row
+        return _insert_plain(session, row)
     try:
         with session.begin_nested():
             session.add(row)
@@ -188,9 +200,7 @@ def enqueue_card_edit(
         purpose="card_edit",
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row
+    return _insert_plain(session, row)
 
 
 def enqueue_file(

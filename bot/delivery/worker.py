@@ -71,6 +71,7 @@ class _Head:
 
     row: Outbox
     due: datetime | None  # not before this wall time (a retry's backoff); None: now
+    card_message_id: int | None = None  # an edit: the message it edits, read with the head
 
 
 class DeliveryWorker:
@@ -106,6 +107,8 @@ class DeliveryWorker:
         self._stopping = False
         self._next_reclaim = 0.0
         self._sole: Any = None  # storage.db.SoleLock while this is the only worker
+        self._marks: list[tuple[int, int | None, datetime, asyncio.Future[None]]] = []
+        self._mark_task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()  # set whenever nothing is pending and nothing in flight
 
     def use_clock(self, clock: Callable[[], float], skip_time: Callable[[float], None] | None = None) -> None:
@@ -218,8 +221,10 @@ class DeliveryWorker:
         next_wake = self.poll_seconds
         wall_wait: float | None = None
         clock_wait: float | None = None
+        head_slots: dict[int, Any] = {}
+        startable: list[_Head] = []
         for head in heads:
-            if len(self._in_flight) >= self.max_in_flight:
+            if len(self._in_flight) + len(startable) >= self.max_in_flight:
                 break
             row = head.row
             chat = row.chat_id
@@ -239,11 +244,20 @@ class DeliveryWorker:
             if ready > mono:
                 clock_wait = ready - mono if clock_wait is None else min(clock_wait, ready - mono)
                 continue
-            leased = await self.db.run(_lease, row.id, now_wall + self.lease)
-            if not leased:
-                continue
-            slots = self.pacer.start(chat)
-            self._in_flight[chat] = asyncio.create_task(self._send(row, slots), name=f"send-{row.id}")
+            startable.append(head)
+            # the pacer counts this send now, so the next head of another chat sees the overall
+            # window as it will be; a head that loses its lease gives its slot back below
+            head_slots[head.row.id] = self.pacer.start(chat)
+        if startable:
+            # one transaction leases every row this cycle starts: a busy bot starts dozens at once
+            leased = await self.db.run(_lease_many, [h.row.id for h in startable], now_wall + self.lease)
+            for head in startable:
+                slots = head_slots.pop(head.row.id)
+                if head.row.id not in leased:
+                    self.pacer.release(slots)
+                    continue
+                self._in_flight[head.row.chat_id] = asyncio.create_task(
+                    self._send(head.row, slots, head.card_message_id), name=f"send-{head.row.id}")
         for wait in (wall_wait, clock_wait):
             if wait is not None:
                 next_wake = min(next_wake, wait)
@@ -253,11 +267,11 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ one send
 
-    async def _send(self, row: Outbox, slots: Any) -> None:
+    async def _send(self, row: Outbox, slots: Any, card_message_id: int | None = None) -> None:
         chat = row.chat_id
         try:
             try:
-                outcome = await self._call(row)
+                outcome = await self._call(row, card_message_id)
             except (RetryAfter, ChatMigrated, Forbidden, BadRequest):
                 self.pacer.release(slots)  # refused: Telegram posted nothing and counts nothing
                 raise
@@ -271,7 +285,7 @@ class DeliveryWorker:
                 self.pacer.finish(slots, self.clock())
                 raise
             self.pacer.finish(slots, self.clock())
-            await self._until_stored(_mark_sent, row.id, outcome, utcnow())
+            await self._record_sent(row.id, outcome)
             self.stats.sent += 1
             if chat in self._blocked_probe:
                 self._blocked_probe.pop(chat, None)
@@ -324,6 +338,40 @@ class DeliveryWorker:
             self._in_flight.pop(chat, None)
             self._wake.set()
 
+    async def _record_sent(self, row_id: int, outcome: int | None) -> None:
+        """Record a send Telegram accepted. Sends finishing together share one transaction (a
+        busy bot finishes dozens at once); the chat's next row waits until this one is recorded,
+        so order and the card's message id (which its edits need) are kept."""
+        while True:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._marks.append((row_id, outcome, utcnow(), done))
+            if self._mark_task is None or self._mark_task.done():
+                self._mark_task = asyncio.create_task(self._flush_marks(), name="liuyan-delivery-marks")
+            try:
+                await done
+                return
+            except DatabaseUnavailable as exc:  # giving up would send the row again once its lease expired
+                if self._stopping:
+                    raise
+                log.warning("delivery: cannot record a sent row yet (%s); retrying", exc)
+                await asyncio.sleep(DB_RETRY_SECONDS)
+
+    async def _flush_marks(self) -> None:
+        while self._marks:
+            batch, self._marks = self._marks, []
+            try:
+                await self.db.run(_mark_sent_many, [(row_id, outcome, at) for row_id, outcome, at, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - every waiting send hears of it
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc if isinstance(exc, Exception) else DatabaseUnavailable(repr(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
     async def _until_stored(self, fn: Callable[..., Any], *args: Any) -> None:
         """Record a send Telegram accepted, waiting out a database outage: giving up here would
         send the row again once its lease expired."""
@@ -358,7 +406,7 @@ class DeliveryWorker:
         delay = min(self.max_backoff, self.backoff_base * (2 ** min(row.attempts, 16)))
         await self.db.run(_requeue, row.id, utcnow() + timedelta(seconds=delay), True, error)
 
-    async def _call(self, row: Outbox) -> int | None:
+    async def _call(self, row: Outbox, card_message_id: int | None = None) -> int | None:
         """Send one row; returns Telegram's message id (None for edits)."""
         payload = json.loads(row.payload)
         markup = _markup(payload.get("buttons"))
@@ -371,7 +419,7 @@ class DeliveryWorker:
             )
             return msg.message_id
         if row.method == "editMessageText":
-            message_id = await self.db.run(_card_message_id, row.card_id)
+            message_id = card_message_id or await self.db.run(_card_message_id, row.card_id)
             if message_id is None:
                 raise BadRequest("card not found: message to edit not found")
             result = await self.bot.edit_message_text(
@@ -484,17 +532,22 @@ def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_
                     row = card_row
                 else:
                     continue  # the card is on its way
-        out.append(_Head(row, row.not_before if row.not_before and row.not_before > now else None))
+        message_id = None
+        if row.method == "editMessageText" and row.card_id is not None:
+            card = session.get(Card, row.card_id)
+            message_id = card.message_id if card is not None else None
+        out.append(_Head(row, row.not_before if row.not_before and row.not_before > now else None, message_id))
     out.sort(key=lambda h: (h.row.lane, h.row.id))
     return out, blocked
 
 
-def _lease(session: Session, row_id: int, until: datetime) -> bool:
-    result = session.exec(
-        update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
-        .values(status="sending", not_before=until)
-    )
-    return result.rowcount == 1
+def _lease_many(session: Session, row_ids: list[int], until: datetime) -> set[int]:
+    """Lease the rows still pending; returns those leased. One conditional UPDATE: on PostgreSQL a
+    row another worker leased meanwhile fails the re-checked condition and is not returned."""
+    result = session.execute(
+        update(Outbox).where(Outbox.id.in_(row_ids), Outbox.status == "pending")  # type: ignore[union-attr]
+        .values(status="sending", not_before=until).returning(Outbox.id))
+    return {r[0] for r in result}
 
 
 def _reclaim_leases(session: Session, all_leases: bool = False) -> int:
@@ -519,6 +572,11 @@ def _mark_sent(session: Session, row_id: int, message_id: int | None, now: datet
             card.chat_id = row.chat_id
             session.add(card)
     session.add(row)
+
+
+def _mark_sent_many(session: Session, entries: list[tuple[int, int | None, datetime]]) -> None:
+    for row_id, message_id, at in entries:
+        _mark_sent(session, row_id, message_id, at)
 
 
 def _mark_failed(session: Session, row_id: int, error: str) -> None:

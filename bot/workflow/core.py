@@ -48,6 +48,7 @@ from bot.rules.states import (
 from storage.models import Card, Event, Item, Officer, Outbox, Region
 
 REPLY_LIMIT = 3000
+_INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
 CALLBACK_CLAIM = "claim"
 
 # callback action -> fn(session, workflow, item_id, actor, chat_id, message_id, now) -> pop-up text.
@@ -262,11 +263,7 @@ class Workflow:
 
     def _log(self, session: Session, item: Item | None, action: str, actor: Actor, now: datetime,
              **detail: Any) -> None:
-        session.add(Event(
-            item_id=item.id if item else None, at=now, action=action, actor_id=actor.user_id,
-            actor_name=actor.name, chat_id=actor.chat_id, source=actor.source,
-            detail=json.dumps(detail, ensure_ascii=False, default=str),
-        ))
+        self._log_many(session, [(item, action, detail)], actor, now)
 
     def say(self, session: Session, chat_id: int, text: str, now: datetime, *,
             reply_to: int | None = None, lane: int = PRIORITY_LANE, item_id: int | None = None,
@@ -375,12 +372,13 @@ class Workflow:
             seen.add(msg.external_id)
         return results
 
-    def _log_many(self, session: Session, entries: Sequence[tuple[Item, str, dict[str, Any]]],
+    def _log_many(self, session: Session, entries: Sequence[tuple[Item | None, str, dict[str, Any]]],
                   actor: Actor, now: datetime) -> None:
-        """Several events in one multi-row INSERT (the batch form of :meth:`_log`)."""
+        """Events written with one INSERT, not through the unit of work: the event log is only
+        ever appended to, and a flush per event cost more than the rest of a command."""
         if entries:
-            session.execute(insert(Event), [
-                {"item_id": item.id, "at": now, "action": action, "actor_id": actor.user_id,
+            session.connection().execute(_INSERT_EVENT, [
+                {"item_id": item.id if item is not None else None, "at": now, "action": action, "actor_id": actor.user_id,
                  "actor_name": actor.name, "chat_id": actor.chat_id, "source": actor.source,
                  "detail": json.dumps(detail, ensure_ascii=False, default=str)}
                 for item, action, detail in entries])
@@ -425,8 +423,8 @@ class Workflow:
             .values(status=Status.CLAIMED, claimed_by=person.user_id, claimed_by_name=person.name,
                     claimed_at=now)
         )
-        item = self.get_item(session, item_id)
         if result.rowcount != 1:  # someone else was faster: refuse with their name
+            item = self.get_item(session, item_id)
             check_claim(person, self.view(item, now))
             raise Refusal("held_by", {"id": item_id, "holder": item.claimed_by_name, "since": self.view(item, now).claimed_at})
         self._log(session, item, "claimed", actor, now)

@@ -35,19 +35,21 @@ def reports_rows(n: int, url: str) -> tuple[list[Row], bool]:
     rows = []
     load = next((r for r in raw if r["name"].startswith("bulk load")), None)
     for label in ("weekly roundup", "monthly report"):
+        first = next((r for r in raw if r["name"].startswith(label) and "service" in r["name"]), None)
         cold = next((r for r in raw if r["name"].startswith(label) and "cold" in r["name"]), None)
         warm = next((r for r in raw if r["name"].startswith(label) and "warm" in r["name"]), None)
-        if cold is None or warm is None:
+        if first is None or cold is None or warm is None:
             continue
-        peak = max(x for x in (cold.get("rss_delta_mb"), warm.get("peak_mb"), 0.0) if x is not None)
+        peak = max(x for x in (first.get("rss_delta_mb"), warm.get("peak_mb"), 0.0) if x is not None)
         rows.append(Row(
             f"5. Reports: {label} over {n:,} stored items",
-            f"**{cold['seconds']:.2f} s** first in a process, {warm['seconds']:.2f} s after; "
-            f"**peak {peak:.0f} MB** (resident growth {cold.get('rss_delta_mb') or 0:.0f} MB, "
-            f"Python allocations {warm.get('peak_mb') or 0:.0f} MB); {cold.get('note', '')}",
+            f"**{first['seconds']:.2f} s** first in the running service, {warm['seconds']:.2f} s after "
+            f"({cold['seconds']:.2f} s in a one-shot `liuyan digest` process, which loads its libraries first); "
+            f"**peak {peak:.0f} MB** (resident growth {first.get('rss_delta_mb') or 0:.0f} MB, "
+            f"Python allocations {warm.get('peak_mb') or 0:.0f} MB); {cold.get('note', '').split(';')[0]}",
             f"< {TARGET_SECONDS:g} s, < {TARGET_MB:g} MB",
-            cold["seconds"] < TARGET_SECONDS and peak < TARGET_MB,
-            {"cold": cold, "warm": warm, "load": load},
+            first["seconds"] < TARGET_SECONDS and peak < TARGET_MB,
+            {"first": first, "cold": cold, "warm": warm, "load": load},
         ))
     return rows, True
 
