@@ -87,7 +87,7 @@ _SEVERITY = {"overdue": 0, "repeat": 0, "before": 1, "unclaimed": 2}
 class Due:
     """One (item, point, audience) that falls due in this pass."""
 
-    item: Any  # the item's clock columns while planning, the whole :class:`Item` once due
+    item: Any  # the item's clock columns (:data:`_CLOCK_COLUMNS`); whole items only for the lines shown
     kind: str  # unclaimed | before | overdue | repeat
     point: str  # "unclaimed", "before:50%", "overdue", "repeat:2026-10-12"
     key: str
@@ -125,9 +125,6 @@ def sweep_reminders(session: Session, workflow: "Workflow", now: datetime, repor
                              changed.get(clock.id), routed.get(clock.id), region_chats[clock.region]))
     if not dues:
         return
-    items = _load_items(session, sorted({d.item.id for d in dues}))
-    for due in dues:
-        due.item = items[due.item.id]
     by_chat: dict[int, list[Due]] = defaultdict(list)
     for due in dues:
         by_chat[due.chat_id].append(due)
@@ -137,7 +134,8 @@ def sweep_reminders(session: Session, workflow: "Workflow", now: datetime, repor
 
 # ---------------------------------------------------------------------------- what is due
 
-_CLOCK_COLUMNS = (Item.id, Item.status, Item.region, Item.priority, Item.received_at, Item.deadline)
+_CLOCK_COLUMNS = (Item.id, Item.status, Item.region, Item.priority, Item.received_at, Item.deadline,
+                  Item.claimed_by_name)
 
 
 def _load_items(session: Session, ids: list[int], chunk: int = 500) -> dict[int, Item]:
@@ -255,9 +253,15 @@ def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[D
     shown = list(lines.values())
     supervisors = []
     if desk:
-        supervisors = mentionable(o for d in shown for o in responsible_supervisors(wf, d.item.region))
-    described = [(d, {**describe_item(wf, d.item, now), **d.extra, "repeat": d.kind == "repeat"}) for d in shown]
-    text = _fit(wf, described, supervisors, desk)
+        regions = dict.fromkeys(d.item.region for d in shown)
+        supervisors = mentionable(o for region in regions for o in responsible_supervisors(wf, region))
+    # whole items only for the lines that can fit in one message: after a long stop thousands of
+    # items can be overdue at once, and loading them all held hundreds of MB for nothing
+    head = shown[:MOST_LINES]
+    full = _load_items(session, [d.item.id for d in head])
+    described = [(d, {**describe_item(wf, full[d.item.id], now), **d.extra, "repeat": d.kind == "repeat"})
+                 for d in head]
+    text = _fit(wf, described, supervisors, desk, total=len(shown))
     urgent = any(d.item.priority == Priority.URGENT for d in entries)
     keys = sorted(d.key for d in entries)
     digest = hashlib.sha1(f"{chat_id}|{'|'.join(keys)}".encode()).hexdigest()
@@ -277,10 +281,9 @@ def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[D
                      deadline=due.item.deadline, due_at=due.due_at, sent_at=now)
                 for due in entries
             ])
-            for due in entries:
-                if due.kind == "overdue" and due.audience == DESK:
-                    wf._log(session, due.item, "overdue", SCHEDULER, now, deadline=due.item.deadline,
-                            holder=due.item.claimed_by_name)
+            wf._log_many(session, [
+                (due.item, "overdue", {"deadline": due.item.deadline, "holder": due.item.claimed_by_name})
+                for due in entries if due.kind == "overdue" and due.audience == DESK], SCHEDULER, now)
             session.flush()
     except IntegrityError:  # a concurrent pass recorded these keys first: it says them, not us
         log.info("reminders for chat %s were queued by another pass", chat_id)
@@ -290,19 +293,24 @@ def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[D
         report.add(due.kind)
 
 
+# no line is shorter than ~25 characters, so no more than this many can ever fit in one message
+MOST_LINES = TEXT_LIMIT // 25
+
+
 def _fit(wf: "Workflow", described: list[tuple[Due, dict[str, Any]]], supervisors: list[dict[str, Any]],
-         desk: bool) -> str:
-    """The message with as many lines as fit in one Telegram message; the rest are counted."""
+         desk: bool, total: int | None = None) -> str:
+    """The message with as many of ``described`` as fit in one Telegram message; the rest of
+    ``total`` lines are counted."""
+    total = len(described) if total is None else total
 
     def render(count: int) -> str:
         sections: dict[str, list[dict[str, Any]]] = {"overdue": [], "due": [], "unclaimed": []}
         for due, line in described[:count]:
             sections[_SECTION[due.kind]].append(line)
         return wf.renderer.template("reminder.html.j2", None, desk=desk, supervisors=supervisors,
-                                    more=len(described) - count, **sections)
+                                    more=total - count, **sections)
 
-    # no line is shorter than ~25 characters, so no more than ~160 can ever fit: search below that
-    most = min(len(described), TEXT_LIMIT // 25)
+    most = min(len(described), MOST_LINES)
     text = render(most)
     if visible_length(text) <= TEXT_LIMIT:
         return text

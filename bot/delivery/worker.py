@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import func, select as sa_select, update
+from sqlalchemy import BigInteger, bindparam, case, func, select as sa_select, update
 from sqlmodel import Session, select
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
@@ -49,6 +49,10 @@ MAX_BACKOFF = 300.0
 BLOCKED_PROBE_SECONDS = 300.0
 BAD_REQUEST_ATTEMPTS = 5  # an unexplained 400 is tried this often, then the row is given up
 DB_RETRY_SECONDS = 2.0
+# Requests in flight at once. Telegram allows ~30 messages a second in all; at its ~100 ms round
+# trip 8 requests carry 80 a second. More buys nothing and costs: httpx checks every pooled
+# connection on each request, so 32 in flight cost twice the CPU per send of 8 (measured here).
+MAX_IN_FLIGHT = 8
 
 
 def utcnow() -> datetime:
@@ -79,7 +83,7 @@ class DeliveryWorker:
 
     def __init__(self, db: Database, bot: Bot, *, desk_chat_id: int | None = None,
                  pacer: Pacer | None = None, lease_seconds: float = 60.0,
-                 poll_seconds: float = 1.0, max_in_flight: int = 32,
+                 poll_seconds: float = 1.0, max_in_flight: int = MAX_IN_FLIGHT,
                  blocked_notice: Callable[[int, str], str] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  skip_time: Callable[[float], None] | None = None,
@@ -574,9 +578,34 @@ def _mark_sent(session: Session, row_id: int, message_id: int | None, now: datet
     session.add(row)
 
 
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_CARDS = Card.__table__  # type: ignore[attr-defined]
+_MARK_SENT = (
+    _OUTBOX.update().where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status="sent", sent_at=bindparam("at"), error=None, not_before=None,
+            attempts=_OUTBOX.c.attempts + 1,
+            message_id=case((_OUTBOX.c.method == "editMessageText", _OUTBOX.c.message_id),
+                            else_=func.coalesce(bindparam("mid", type_=BigInteger), _OUTBOX.c.message_id)))
+)
+_CARD_POSTED = (
+    _CARDS.update().where(_CARDS.c.outbox_id == bindparam("row_id"))
+    .values(message_id=bindparam("mid", type_=BigInteger),
+            chat_id=sa_select(_OUTBOX.c.chat_id).where(_OUTBOX.c.id == bindparam("row_id")).scalar_subquery())
+)
+
+
 def _mark_sent_many(session: Session, entries: list[tuple[int, int | None, datetime]]) -> None:
-    for row_id, message_id, at in entries:
-        _mark_sent(session, row_id, message_id, at)
+    """:func:`_mark_sent` for many rows, as two executemany UPDATEs (a row's card learns its
+    message id; an edit's row keeps the id it had)."""
+    if not entries:
+        return
+    conn = session.connection()
+    conn.execute(_MARK_SENT, [{"row_id": row_id, "mid": mid, "at": at} for row_id, mid, at in entries])
+    posted = [{"row_id": row_id, "mid": mid} for row_id, mid, _ in entries if mid is not None]
+    if posted:
+        conn.execute(_CARD_POSTED.where(
+            sa_select(_OUTBOX.c.method).where(_OUTBOX.c.id == bindparam("row_id")).scalar_subquery()
+            != "editMessageText"), posted)
 
 
 def _mark_failed(session: Session, row_id: int, error: str) -> None:

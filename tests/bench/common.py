@@ -454,7 +454,8 @@ class BenchEnv:
 
     async def _start_profiler(self) -> None:
         """With ``LIUYAN_BENCH_PROFILE=FOLDER``, py-spy samples the service (all threads, idle
-        ones left out) and writes collapsed stacks to FOLDER/<name>-<pid>.txt: what bounds a row."""
+        ones left out) and writes collapsed stacks to FOLDER/<name>-<pid>.txt: what bounds a row.
+        ``LIUYAN_BENCH_PROFILE_GIL=1`` keeps only samples holding the GIL: where the CPU goes."""
         folder = os.environ.get("LIUYAN_BENCH_PROFILE")
         if not folder or self.service is None:
             return
@@ -462,7 +463,8 @@ class BenchEnv:
         out = Path(folder) / f"{self.name}-{self.service.pid}.txt"
         self._profiler = await asyncio.create_subprocess_exec(
             "py-spy", "record", "--pid", str(self.service.pid), "--format", "raw", "--rate", "250",
-            "--threads", "-o", str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            "--threads", *(["--gil"] if os.environ.get("LIUYAN_BENCH_PROFILE_GIL") else []), "-o", str(out),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.sleep(0.5)
 
     async def _stop_profiler(self) -> None:
