@@ -110,6 +110,8 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_reclaim = 0.0
+        self._next_states = 0.0
+        self._blocked: set[int] = set()
         self._sole: Any = None  # storage.db.SoleLock while this is the only worker
         self._marks: list[tuple[int, int | None, datetime, asyncio.Future[None]]] = []
         self._mark_task: asyncio.Task[None] | None = None
@@ -218,7 +220,17 @@ class DeliveryWorker:
             taken = await self.db.run(_reclaim_leases)
             if taken:
                 log.warning("delivery: took over %d row(s) whose sender stopped", taken)
-        heads, blocked = await self.db.run(_chat_heads, now_wall, set(self._in_flight))
+        # chat states (migrations, blocked chats) change rarely: read them once a second, not
+        # every cycle (a busy bot runs hundreds of cycles a second). A row queued meanwhile for a
+        # chat that has just migrated is answered "migrated" by Telegram and follows it then.
+        states = mono >= self._next_states
+        if states:
+            self._next_states = mono + 1.0
+        heads, blocked = await self.db.run(_chat_heads, now_wall, set(self._in_flight), states)
+        if blocked is None:
+            blocked = self._blocked
+        else:
+            self._blocked = blocked
         if not heads and not self._in_flight:
             self.idle.set()
             return self.poll_seconds, None
@@ -293,6 +305,7 @@ class DeliveryWorker:
             self.stats.sent += 1
             if chat in self._blocked_probe:
                 self._blocked_probe.pop(chat, None)
+                self._blocked.discard(chat)
                 await self.db.run(_unblock, chat)
         except RetryAfter as exc:
             wait = _retry_after(exc)
@@ -399,6 +412,7 @@ class DeliveryWorker:
             await self.db.run(_mark_failed, row.id, reason)
             return
         self.stats.blocked += 1
+        self._blocked.add(chat)  # at once: the cached set is read again only once a second
         if self._blocked_probe.get(chat, 0.0) <= self.clock():
             self._blocked_probe[chat] = self.clock() + self.probe_seconds
         log.warning("delivery: bot cannot post in chat %s (%s); its messages stay queued", chat, reason)
@@ -495,14 +509,19 @@ def _follow_migrations(session: Session) -> None:
                      .values(chat_id=target))
 
 
-def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_Head], set[int]]:
+def _chat_heads(session: Session, now: datetime, busy: set[int], states: bool = True
+                ) -> tuple[list[_Head], set[int] | None]:
     """The next row of every chat (priority lane first, then oldest) and the blocked chats.
 
     A chat whose row is leased (here or by another process) has no head: one request at a time
     per chat keeps its order. A head backing off after an error holds its chat back (``due``), so
-    later rows never overtake it. An edit waits for its card's message id.
+    later rows never overtake it. An edit waits for its card's message id. Without ``states``
+    migrations are not followed and the blocked chats are not read (None).
     """
-    _follow_migrations(session)
+    blocked: set[int] | None = None
+    if states:
+        _follow_migrations(session)
+        blocked = {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
     sending = {r[0] for r in session.exec(
         sa_select(Outbox.chat_id).where(Outbox.status == "sending").distinct())}
     ranked = (
@@ -513,11 +532,10 @@ def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_
         .where(Outbox.status == "pending")
         .subquery()
     )
-    ids = [r[0] for r in session.exec(sa_select(ranked.c.id).where(ranked.c.rn == 1))]
-    blocked = {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
-    if not ids:
+    heads = sa_select(ranked.c.id).where(ranked.c.rn == 1)
+    rows = list(session.exec(select(Outbox).where(Outbox.id.in_(heads)).order_by(Outbox.lane, Outbox.id)))  # type: ignore[attr-defined]
+    if not rows:
         return [], blocked
-    rows = list(session.exec(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.lane, Outbox.id)))  # type: ignore[attr-defined]
     out: list[_Head] = []
     for row in rows:
         if row.chat_id in busy or row.chat_id in sending:

@@ -125,3 +125,14 @@ async def bench_commands(rate: float = 200.0, seconds: float = 10.0, db: str | N
         {"p50": p50, "p99": p99, "max_answered": max(latencies) if latencies else None, "updates": total,
          "rate": achieved, "missing": missing, "refused": refused},
     )
+
+
+async def highest_passing_rate(rates: tuple[float, ...] = (150.0, 100.0, 75.0, 50.0, 25.0), seconds: float = 5.0,
+                               db: str | None = None) -> tuple[float, Row] | None:
+    """The first of ``rates`` (highest first) at which p99 stays under the target: what a deployment
+    on this machine can take with answers inside 100 ms. Each rate runs on a fresh service."""
+    for rate in rates:
+        row = await bench_commands(rate, seconds, db)
+        if row.passed:
+            return rate, row
+    return None
