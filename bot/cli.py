@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the service: bot + intake API + scheduler")
     run.add_argument("--config", required=True, help="path of liuyan.toml")
 
+    deliver = sub.add_parser("deliver", help="only the delivery worker: send the outbox (beside `run`)")
+    deliver.add_argument("--config", required=True)
+    deliver.add_argument("--wake-fd", type=int, default=None, help=argparse.SUPPRESS)
+    deliver.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
+
     sweep = sub.add_parser("sweep", help="one pass of all time-driven work as of NOW, then exit")
     sweep.add_argument("--config", required=True)
     sweep.add_argument("--now", help="ISO 8601 instant (default: the current time)")
@@ -106,6 +111,10 @@ def _dispatch(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyp
 
         asyncio.run(Service.create(config).run_forever())
         return 0
+    if args.command == "deliver":
+        from bot.delivery.process import run_child
+
+        return asyncio.run(run_child(config, args.wake_fd, args.parent))
     if args.command == "sweep":
         from scheduler.cli import run_sweep
 

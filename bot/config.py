@@ -53,6 +53,7 @@ ENV_DATABASE_URL = "LIUYAN_DATABASE_URL"
 LANGUAGES = ("zh", "en")
 ROLES = ("officer", "supervisor", "leader")
 MODES = ("polling", "webhook")
+DELIVERY_MODES = ("inline", "process")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_NAMES = {
     "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
@@ -112,6 +113,7 @@ class TelegramConfig:
     webhook_path: str = "/telegram/webhook"
     poll_timeout: int = 30
     request_timeout: float = 20.0
+    delivery: str = "inline"  # "inline": sent by the service's own process | "process": by a child process
 
 
 @dataclass(frozen=True)
@@ -386,7 +388,7 @@ _TOP_KEYS = (
 )
 _TELEGRAM_KEYS = (
     "token", "api_url", "mode", "webhook_url", "webhook_secret", "webhook_path",
-    "poll_timeout", "request_timeout",
+    "poll_timeout", "request_timeout", "delivery",
 )
 _DATABASE_KEYS = ("url",)
 _API_KEYS = ("host", "port", "token", "max_body_bytes", "max_batch")
@@ -449,6 +451,7 @@ def _parse_telegram(sec: _Section, env: Mapping[str, str]) -> TelegramConfig:
 
     poll_timeout = sec.opt("poll_timeout", _int_range(0, 3600), d.poll_timeout)
     request_timeout = sec.opt("request_timeout", _positive_float, d.request_timeout)
+    delivery = sec.opt("delivery", _choice(DELIVERY_MODES), d.delivery)
     return TelegramConfig(
         token=token,
         api_url=api_url,
@@ -458,6 +461,7 @@ def _parse_telegram(sec: _Section, env: Mapping[str, str]) -> TelegramConfig:
         webhook_path=webhook_path,
         poll_timeout=poll_timeout,
         request_timeout=request_timeout,
+        delivery=delivery,
     )
 
 

@@ -23,6 +23,7 @@ from handlers.ordering import PerChatOrder
 from bot.config import Config
 from bot.delivery.pacing import Pacer
 from bot.delivery.transport import AiohttpRequest
+from bot.delivery.process import DeliveryProcess, make_worker
 from bot.delivery.worker import MAX_IN_FLIGHT, DeliveryWorker
 from bot.services import Services
 from bot.web.dashboard import dashboard_routes
@@ -163,24 +164,23 @@ class Service:
 
     services: Services
     app: Application
-    delivery: DeliveryWorker
+    delivery: "DeliveryWorker | DeliveryProcess"
     runner: web.AppRunner | None = None
     scheduler: Any = None
     serve_api: bool = True
 
     @classmethod
     def create(cls, config: Config, *, services: Services | None = None, pacer: Pacer | None = None,
-               serve_api: bool = True, poll_seconds: float = 1.0) -> "Service":
+               serve_api: bool = True, poll_seconds: float = 1.0,
+               delivery_command: list[str] | None = None) -> "Service":
         s = services or Services.create(config)
         webhook = config.telegram.mode == "webhook"
         app = build_application(s, webhook=webhook)
-        delivery = DeliveryWorker(
-            s.db, app.bot, desk_chat_id=config.desk.chat_id, pacer=pacer, poll_seconds=poll_seconds,
-            # longer than any one request can take (connect + write + read), so a lease only
-            # expires when its process is gone
-            lease_seconds=3 * config.telegram.request_timeout + 5,
-            blocked_notice=lambda chat, region: s.renderer.text("misc.blocked_chat", None, region=region),
-        )
+        delivery: Any
+        if config.telegram.delivery == "process":
+            delivery = DeliveryProcess(config, s.db, command=delivery_command)
+        else:
+            delivery = make_worker(s, app.bot, pacer=pacer, poll_seconds=poll_seconds)
         s.delivery = delivery
         return cls(services=s, app=app, delivery=delivery, serve_api=serve_api)
 

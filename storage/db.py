@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import threading
 import functools
@@ -98,22 +99,79 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read (Database.read) needs no write lock: in WAL mode it sees the last commit and
+            # blocks no writer; every other unit of work may write, so it takes the lock up front
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
                          connect_args={"connect_timeout": 10} if "+psycopg" in url else {})
 
 
-_WRITE_LOCKS: dict[str, threading.RLock] = {}
+READ_ONLY = "liuyan_read_only"
+
+
+class WriteLock:
+    """The turn to write to one SQLite file: a lock for this process's threads, then an ``flock``
+    on a file beside the database for the other processes (``liuyan deliver``, ``liuyan sweep``, a
+    second service).
+
+    Why not leave it to SQLite: a writer that finds the database locked sleeps in steps of up to
+    100 ms however soon the lock is free, and one process's threads, taking the lock back to back,
+    can starve another process for seconds. Both locks here wake the next writer the moment the
+    last one commits. The kernel drops the ``flock`` when a process dies, even by SIGKILL."""
+
+    def __init__(self, path: str | None) -> None:
+        self._threads = threading.RLock()
+        self._path = f"{os.path.abspath(path)}.write.lock" if path and path != ":memory:" else None
+        self._local = threading.local()
+        self._fd: int | None = None
+
+    def __enter__(self) -> "WriteLock":
+        self._threads.acquire()
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth == 0 and self._path is not None:
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except OSError:  # the folder is gone (an outage): SQLite reports it, more clearly
+                self._close()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.depth -= 1
+        try:
+            if self._local.depth == 0 and self._fd is not None:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                except OSError:
+                    self._close()
+        finally:
+            self._threads.release()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+
+_WRITE_LOCKS: dict[str, WriteLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def _sqlite_write_lock(path: str | None) -> threading.RLock:
+def _sqlite_write_lock(path: str | None) -> WriteLock:
     """One lock per database file in this process (two Database objects on one file share it)."""
     key = os.path.abspath(path) if path and path != ":memory:" else f"memory:{id(object())}"
     with _WRITE_LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+        lock = _WRITE_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITE_LOCKS[key] = WriteLock(path)
+        return lock
 
 
 class Database:
@@ -124,6 +182,7 @@ class Database:
         self.engine = make_engine(self.url)
         self.is_sqlite = self.url.startswith("sqlite")
         self._write_lock = _sqlite_write_lock(self.engine.url.database) if self.is_sqlite else None
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="liuyan-db")
 
     def create_schema(self) -> None:
@@ -137,10 +196,7 @@ class Database:
         """A session whose transaction commits on success and rolls back on any error.
 
         On SQLite every transaction is a write transaction (``BEGIN IMMEDIATE``) and SQLite lets
-        one writer in at a time. Threads of this process queue for it on a Python lock, which
-        wakes the next one the moment the last commits; left to SQLite's busy handler, a waiting
-        thread sleeps in steps of up to 100 ms however soon the lock is free, and under load
-        (commands arriving 200 a second) those sleeps, not the work, set the latency."""
+        one writer in at a time: writers take turns on a :class:`WriteLock` first."""
         with self._write_lock or contextlib.nullcontext(), Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -149,20 +205,44 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextlib.contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it neither waits for nor holds the write lock,
+        so a reader polling the outbox (the delivery worker, several times a second) never holds
+        up a writer. Anything it writes is rolled back."""
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.expunge_all()  # what was read stays readable after the transaction ends
+                session.rollback()
+
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args)`` in one transaction (synchronously)."""
         with self.session() as session:
             return fn(session, *args, **kwargs)
+
+    def call_read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args)`` in a read-only transaction (see :meth:`read_session`)."""
+        with self.read_session() as session:
+            return fn(session, *args, **kwargs)
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`run` for a function that only reads."""
+        return await self._in_thread(self.call_read, fn, *args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args)`` in one transaction on a worker thread.
 
         Connection failures become :class:`DatabaseUnavailable` so callers can answer 503 or wait.
         """
+        return await self._in_thread(self.call, fn, *args, **kwargs)
+
+    async def _in_thread(self, call: Callable[..., T], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._executor, functools.partial(self.call, fn, *args, **kwargs)
+                self._executor, functools.partial(call, fn, *args, **kwargs)
             )
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_error(exc):

@@ -226,11 +226,14 @@ class DeliveryWorker:
         states = mono >= self._next_states
         if states:
             self._next_states = mono + 1.0
-        heads, blocked = await self.db.run(_chat_heads, now_wall, set(self._in_flight), states)
-        if blocked is None:
-            blocked = self._blocked
-        else:
-            self._blocked = blocked
+        if states:
+            self._blocked = await self.db.run(_chat_states)
+        blocked = self._blocked
+        # a read: polling the outbox never holds up the writers (commands, intake)
+        heads, repairs = await self.db.read(_chat_heads, now_wall, set(self._in_flight))
+        if repairs:
+            await self.db.run(_repair_heads, repairs)
+            self._wake.set()  # the repaired rows are heads of the next cycle
         if not heads and not self._in_flight:
             self.idle.set()
             return self.poll_seconds, None
@@ -509,19 +512,20 @@ def _follow_migrations(session: Session) -> None:
                      .values(chat_id=target))
 
 
-def _chat_heads(session: Session, now: datetime, busy: set[int], states: bool = True
-                ) -> tuple[list[_Head], set[int] | None]:
-    """The next row of every chat (priority lane first, then oldest) and the blocked chats.
+def _chat_states(session: Session) -> set[int]:
+    """Follow chat migrations (a write) and read which chats have blocked the bot."""
+    _follow_migrations(session)
+    return {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
+
+
+def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_Head], list[tuple[str, int]]]:
+    """The next row of every chat (priority lane first, then oldest), read only; and the repairs
+    some heads need first, as ``("repost" | "fail", row id)`` for :func:`_repair_heads`.
 
     A chat whose row is leased (here or by another process) has no head: one request at a time
     per chat keeps its order. A head backing off after an error holds its chat back (``due``), so
-    later rows never overtake it. An edit waits for its card's message id. Without ``states``
-    migrations are not followed and the blocked chats are not read (None).
+    later rows never overtake it. An edit waits for its card's message id.
     """
-    blocked: set[int] | None = None
-    if states:
-        _follow_migrations(session)
-        blocked = {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
     sending = {r[0] for r in session.exec(
         sa_select(Outbox.chat_id).where(Outbox.status == "sending").distinct())}
     ranked = (
@@ -534,33 +538,39 @@ def _chat_heads(session: Session, now: datetime, busy: set[int], states: bool = 
     )
     heads = sa_select(ranked.c.id).where(ranked.c.rn == 1)
     rows = list(session.exec(select(Outbox).where(Outbox.id.in_(heads)).order_by(Outbox.lane, Outbox.id)))  # type: ignore[attr-defined]
-    if not rows:
-        return [], blocked
     out: list[_Head] = []
+    repairs: list[tuple[str, int]] = []
     for row in rows:
         if row.chat_id in busy or row.chat_id in sending:
             continue
-        if row.method == "editMessageText" and row.card_id is not None:
-            card = session.get(Card, row.card_id)
-            if card is not None and card.message_id is None and card.outbox_id is None:
-                _repost_card(session, row.id)  # its message was left behind (chat migration)
-            elif card is not None and card.message_id is None:
-                card_row = session.get(Outbox, card.outbox_id)
-                if card_row is None or card_row.status == "failed":
-                    row.status, row.error = "failed", "its card was never sent"
-                    session.add(row)
-                    continue
-                if card_row.status == "pending":  # the card itself goes first
-                    row = card_row
-                else:
-                    continue  # the card is on its way
         message_id = None
         if row.method == "editMessageText" and row.card_id is not None:
             card = session.get(Card, row.card_id)
-            message_id = card.message_id if card is not None else None
+            if card is not None and card.message_id is None and card.outbox_id is None:
+                repairs.append(("repost", row.id))  # its message was left behind (chat migration)
+                continue
+            if card is not None and card.message_id is None:
+                card_row = session.get(Outbox, card.outbox_id)
+                if card_row is None or card_row.status == "failed":
+                    repairs.append(("fail", row.id))
+                    continue
+                if card_row.status != "pending":
+                    continue  # the card is on its way
+                row = card_row  # the card itself goes first
+            elif card is not None:
+                message_id = card.message_id
         out.append(_Head(row, row.not_before if row.not_before and row.not_before > now else None, message_id))
     out.sort(key=lambda h: (h.row.lane, h.row.id))
-    return out, blocked
+    return out, repairs
+
+
+def _repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
+    for action, row_id in repairs:
+        if action == "repost":
+            _repost_card(session, row_id)
+        else:
+            session.exec(update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
+                         .values(status="failed", error="its card was never sent"))
 
 
 def _lease_many(session: Session, row_ids: list[int], until: datetime) -> set[int]:

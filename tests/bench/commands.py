@@ -37,14 +37,15 @@ def _shown(seconds: float) -> str:
 OK_MARKS = ("认领", "已回复")
 
 
-async def bench_commands(rate: float = 200.0, seconds: float = 10.0, db: str | None = None) -> Row:
+async def bench_commands(rate: float = 200.0, seconds: float = 10.0, db: str | None = None,
+                         delivery: str = "inline") -> Row:
     total = max(2, int(rate * seconds) // 2 * 2)
     count = total // 2
     groups = len(REGIONS)
     routine, _ = split_by_sensitivity(routine=count, sensitive=0)
     items = make_items(count, prefix="cmd", pool=routine, regions=range(groups))
     region_chats = {region_chat(i) for i in range(groups)}
-    async with BenchEnv(db=db, enforce_limits=False, unpaced=True, name="commands") as env:
+    async with BenchEnv(db=db, enforce_limits=False, unpaced=True, name="commands", delivery=delivery) as env:
         queue = env.standin.subscribe()
         cards = 0
         all_cards = asyncio.Event()
@@ -117,22 +118,23 @@ async def bench_commands(rate: float = 200.0, seconds: float = 10.0, db: str | N
         notes.append(f"{refused} refused")
     achieved = total / injected if injected > 0 else rate
     return Row(
-        f"4. Commands: /claim and /reply at {rate:.0f} updates/s in {groups} chats, update → the bot's answer",
+        f"4. Commands: /claim and /reply at {rate:.0f} updates/s in {groups} chats, update → the bot's answer"
+        + (" (sent by a child process: `delivery = \"process\"`)" if delivery == "process" else ""),
         f"p50 {_shown(p50)}, **p99 {_shown(p99)}** ({total:,} updates at {achieved:.0f}/s"
         + (f"; {', '.join(notes)}" if notes else "") + ")",
         f"p99 < {TARGET_P99 * 1000:.0f} ms",
         not missing and not refused and p99 < TARGET_P99,
         {"p50": p50, "p99": p99, "max_answered": max(latencies) if latencies else None, "updates": total,
-         "rate": achieved, "missing": missing, "refused": refused},
+         "rate": achieved, "missing": missing, "refused": refused, "delivery": delivery},
     )
 
 
 async def highest_passing_rate(rates: tuple[float, ...] = (150.0, 100.0, 75.0, 50.0, 25.0), seconds: float = 5.0,
-                               db: str | None = None) -> tuple[float, Row] | None:
+                               db: str | None = None, delivery: str = "inline") -> tuple[float, Row] | None:
     """The first of ``rates`` (highest first) at which p99 stays under the target: what a deployment
     on this machine can take with answers inside 100 ms. Each rate runs on a fresh service."""
     for rate in rates:
-        row = await bench_commands(rate, seconds, db)
+        row = await bench_commands(rate, seconds, db, delivery)
         if row.passed:
             return rate, row
     return None

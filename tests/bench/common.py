@@ -170,7 +170,8 @@ def proc_status_kb(pid: int | str = "self") -> dict[str, int]:
 # ---------------------------------------------------------------------- the deployment
 
 
-def config_dict(db_url: str, api_url: str, port: int, *, regions: int = len(REGIONS)) -> dict[str, Any]:
+def config_dict(db_url: str, api_url: str, port: int, *, regions: int = len(REGIONS),
+                delivery: str = "inline") -> dict[str, Any]:
     regs = []
     officers: list[dict[str, Any]] = []
     for i, (code, name, aliases) in enumerate(REGIONS[:regions]):
@@ -180,7 +181,7 @@ def config_dict(db_url: str, api_url: str, port: int, *, regions: int = len(REGI
     officers.append({"user_id": SUPERVISOR, "name": "省办督查员", "region": "*", "role": "supervisor"})
     officers.append({"user_id": LEADER, "name": "值班领导", "region": "*", "role": "leader"})
     return {
-        "telegram": {"token": BOT_TOKEN, "api_url": api_url, "poll_timeout": 10},
+        "telegram": {"token": BOT_TOKEN, "api_url": api_url, "poll_timeout": 10, "delivery": delivery},
         "database": {"url": db_url},
         "api": {"host": "127.0.0.1", "port": port, "token": API_TOKEN},
         "schedule": {"timezone": "Asia/Shanghai"},
@@ -402,8 +403,9 @@ class BenchEnv:
 
     def __init__(self, *, db: str | None = None, enforce_limits: bool = True, unpaced: bool = False,
                  existing_db: str | None = None, at: str | None = None, name: str = "bench",
-                 folder: Path | None = None, start_timeout: float = 60.0) -> None:
+                 folder: Path | None = None, start_timeout: float = 60.0, delivery: str = "inline") -> None:
         self.db_arg = db
+        self.delivery = delivery
         self.enforce_limits = enforce_limits
         self.unpaced = unpaced
         self.existing_db = existing_db
@@ -435,7 +437,7 @@ class BenchEnv:
         self.standin.register_user(SUPERVISOR, "省办督查员")
         self.standin.register_user(LEADER, "值班领导")
         self.port = free_port()
-        data = config_dict(self.db_url, self.standin.base_url, self.port)
+        data = config_dict(self.db_url, self.standin.base_url, self.port, delivery=self.delivery)
         path = self.folder / "liuyan.toml"
         path.write_text(to_toml(data), encoding="utf-8")
         self.config = parse_config(data, env={})
@@ -559,18 +561,33 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
     if at:
         offset = datetime.fromisoformat(at) - datetime.now(UTC)
         services = Services.create(config, clock=lambda: datetime.now(UTC) + offset)
-    service = Service.create(config, services=services, pacer=unlimited_pacer() if unpaced else None)
+    child = ["-m", "tests.bench.common", "deliver"] + (["--unpaced"] if unpaced else [])
+    service = Service.create(config, services=services, pacer=unlimited_pacer() if unpaced else None,
+                             delivery_command=child)
     asyncio.run(service.run_forever())
     return 0
+
+
+def deliver(config_path: str, wake_fd: int | None, parent: int | None, *, unpaced: bool = False) -> int:
+    """``liuyan deliver`` (the child of a service with ``delivery = "process"``), optionally unpaced."""
+    from bot.config import load_config
+    from bot.delivery.process import run_child
+
+    kwargs = {"pacer": unlimited_pacer()} if unpaced else {}
+    return asyncio.run(run_child(load_config(config_path), wake_fd, parent, **kwargs))
 
 
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tests.bench.common")
-    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("command", choices=["serve", "deliver"])
+    parser.add_argument("--wake-fd", type=int, default=None)
+    parser.add_argument("--parent", type=int, default=None)
     parser.add_argument("--config", required=True)
     parser.add_argument("--unpaced", action="store_true", help="open the delivery worker's pacer wide")
     parser.add_argument("--at", help="ISO instant the service's clock starts at")
     args = parser.parse_args()
+    if args.command == "deliver":
+        raise SystemExit(deliver(args.config, args.wake_fd, args.parent, unpaced=args.unpaced))
     raise SystemExit(serve(args.config, unpaced=args.unpaced, at=args.at))

@@ -1,0 +1,194 @@
+"""The delivery worker in a process of its own (``[telegram] delivery = "process"``).
+
+Why: the bot's work is Python on one core. At a hundred commands a second and more, handling
+updates (parsing, the workflow's transaction) and sending (two Bot API requests per command, their
+leases and marks) no longer fit on it together, and answers queue. Sending in a second process puts
+the machine's second core to work; the outbox in the database is already the hand-over point, so
+nothing else changes: the service queues rows, the child sends them, leases keep the two (or any
+number of workers) from sending a row twice.
+
+- :class:`DeliveryProcess` stands in the service where the in-process :class:`DeliveryWorker`
+  would: ``start``/``stop`` the child, ``wake`` it (a byte on a socket pair, so a queued answer goes
+  out at once, not at the next poll), and the two requests Telegram's service messages make of the
+  worker (a chat migrated, the bot added back), which it settles in the database for the child.
+- :func:`run_child` is ``python -m bot deliver --config F``: one worker, exits with its parent.
+  Deployers may also run it by hand beside ``liuyan run`` (then without ``--wake-fd``: it polls).
+
+A child that dies is started again after a second; the parent's log says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Any
+
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+RESTART_SECONDS = 1.0
+STOP_SECONDS = 10.0
+
+
+class DeliveryProcess:
+    """The parent's handle on ``python -m bot deliver`` (same interface as the worker it replaces)."""
+
+    def __init__(self, config: Config, db: Any, command: list[str] | None = None) -> None:
+        if config.source_path is None:
+            raise ValueError('telegram.delivery = "process" needs the config loaded from a file')
+        self.config = config
+        self.db = db
+        self.command = command or ["-m", "bot", "deliver"]  # after the interpreter; the bench swaps it
+        self._proc: asyncio.subprocess.Process | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self._wake_send: socket.socket | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._stopping = False
+        await self._spawn()
+        self._monitor = asyncio.create_task(self._watch(), name="liuyan-delivery-process")
+
+    async def _spawn(self) -> None:
+        parent_end, child_end = socket.socketpair()
+        parent_end.setblocking(False)
+        if self._wake_send is not None:
+            self._wake_send.close()
+        self._wake_send = parent_end
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable, *self.command, "--config", str(self.config.source_path),
+                "--wake-fd", str(child_end.fileno()), "--parent", str(os.getpid()),
+                pass_fds=(child_end.fileno(),),
+            )
+        finally:
+            child_end.close()
+        log.info("delivery: sending from process %s", self._proc.pid)
+
+    async def _watch(self) -> None:
+        while not self._stopping:
+            assert self._proc is not None
+            code = await self._proc.wait()
+            if self._stopping:
+                return
+            log.error("delivery: the sending process exited (%s); starting it again", code)
+            await asyncio.sleep(RESTART_SECONDS)  # not a sync: a pause before a restart
+            if not self._stopping:
+                await self._spawn()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_SECONDS)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self._monitor is not None:
+            await asyncio.gather(self._monitor, return_exceptions=True)
+            self._monitor = None
+        if self._wake_send is not None:
+            self._wake_send.close()
+            self._wake_send = None
+
+    def wake(self) -> None:
+        if self._wake_send is None:
+            return
+        try:
+            self._wake_send.send(b"w")
+        except (BlockingIOError, OSError):  # a full buffer already holds a wake-up; a dead child restarts
+            pass
+
+    def probe_now(self, chat_id: int) -> None:
+        """The bot was added back to a group: clear its blocked mark; the child sends its backlog
+        within a second (it reads chat states once a second)."""
+        from bot.delivery.worker import _unblock
+
+        asyncio.get_running_loop().create_task(self.db.run(_unblock, chat_id))
+        self.wake()
+
+    async def chat_migrated(self, old: int, new: int) -> None:
+        from bot.delivery.worker import _migrate, utcnow
+
+        await self.db.run(_migrate, old, new, utcnow(), False)
+        self.wake()
+
+
+def make_bot(config: Config) -> Any:
+    """A plain Bot for sending (no updates, no handlers) over the same transport as the service's."""
+    from telegram import Bot
+
+    from bot.delivery.transport import AiohttpRequest
+    from bot.delivery.worker import MAX_IN_FLIGHT
+
+    cfg = config.telegram
+    return Bot(cfg.token, base_url=cfg.api_url,
+               request=AiohttpRequest(MAX_IN_FLIGHT + 2, read_timeout=cfg.request_timeout,
+                                      write_timeout=cfg.request_timeout, connect_timeout=cfg.request_timeout))
+
+
+def make_worker(services: Any, bot: Any, **kwargs: Any) -> Any:
+    """The delivery worker as ``liuyan run`` configures it, in whichever process sends."""
+    from bot.delivery.worker import DeliveryWorker
+
+    config, renderer = services.config, services.renderer
+    return DeliveryWorker(
+        services.db, bot, desk_chat_id=config.desk.chat_id,
+        # longer than any one request can take (connect + write + read), so a lease only
+        # expires when its process is gone
+        lease_seconds=3 * config.telegram.request_timeout + 5,
+        blocked_notice=lambda chat, region: renderer.text("misc.blocked_chat", None, region=region),
+        **kwargs,
+    )
+
+
+async def run_child(config: Config, wake_fd: int | None, parent: int | None, **worker_kwargs: Any) -> int:
+    """``python -m bot deliver``: send the outbox until SIGTERM, or until the parent is gone."""
+    from bot.services import Services
+
+    services = Services.create(config)
+    bot = make_bot(config)
+    await bot.initialize()
+    worker = make_worker(services, bot, **worker_kwargs)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    wake_sock = None
+    if wake_fd is not None:
+        wake_sock = socket.socket(fileno=wake_fd)
+        wake_sock.setblocking(False)
+
+        def on_wake() -> None:
+            try:
+                if not wake_sock.recv(4096):  # the parent closed its end: it is gone
+                    stop.set()
+            except (BlockingIOError, InterruptedError):
+                pass
+            worker.wake()
+
+        loop.add_reader(wake_fd, on_wake)
+    await worker.start()
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except asyncio.TimeoutError:
+                if parent is not None and os.getppid() != parent:
+                    log.warning("delivery: parent %s is gone; stopping", parent)
+                    break
+    finally:
+        if wake_sock is not None:
+            loop.remove_reader(wake_fd)  # type: ignore[arg-type]
+            wake_sock.close()
+        await worker.stop()
+        await bot.shutdown()
+        services.db.dispose()
+    return 0
