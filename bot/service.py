@@ -199,7 +199,8 @@ class Service:
             log.warning("could not set the command menu: %s", exc)
         await self.delivery.start()
         # reports' libraries load in the background, so the first roundup is built as fast as any
-        self._preload = asyncio.create_task(asyncio.to_thread(_preload_reports), name="liuyan-preload")
+        s.extras["warm"] = False
+        self._preload = asyncio.create_task(self._warm_up(), name="liuyan-preload")
         webhook = None
         if cfg.telegram.mode == "webhook":
             assert cfg.telegram.webhook_secret and cfg.telegram.webhook_url
@@ -224,6 +225,10 @@ class Service:
             from scheduler.jobs import start_scheduler
 
             self.scheduler = start_scheduler(s)
+
+    async def _warm_up(self) -> None:
+        await asyncio.to_thread(_preload_reports)
+        self.services.extras["warm"] = True
 
     async def stop(self) -> None:
         if self.scheduler is not None:

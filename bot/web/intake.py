@@ -202,7 +202,10 @@ async def post_rating(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     s = request.app[SERVICES]
     if await s.db.aping():
-        return web.json_response({"status": "ok"})
+        body: dict[str, Any] = {"status": "ok"}
+        if "warm" in s.extras:  # the service's start-up work (loading the reports' libraries) is done
+            body["warm"] = s.extras["warm"]
+        return web.json_response(body)
     return web.json_response({"status": "database unreachable"}, status=503)
 
 
