@@ -41,6 +41,10 @@ def _dt(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
 
 
+# ids are INTEGER columns: PostgreSQL refuses a larger number outright (it is no id of ours either)
+MAX_ID = 2**31 - 1
+
+
 class Item(SQLModel, table=True):
     """One citizen message and where it stands in its handling."""
 

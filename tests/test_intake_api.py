@@ -132,9 +132,13 @@ async def test_get_item_and_404s(client: TestClient) -> None:
     assert resp.status == 200
     assert {"id", "external_id", "status", "region", "priority", "sensitive", "claimed_by", "deadline", "reply",
             "replied_at"} <= set(got)
-    for path in ("/api/v1/messages/99999", "/api/v1/messages/abc", "/api/v1/nothing"):
+    # 2147483648: one past PostgreSQL's INTEGER, which the database would refuse with an error
+    for path in ("/api/v1/messages/99999", "/api/v1/messages/abc", "/api/v1/nothing",
+                 "/api/v1/messages/2147483648", "/api/v1/messages/0"):
         resp = await client.get(path, headers=AUTH)
         assert resp.status == 404 and "error" in await resp.json()
+    resp = await client.post("/api/v1/messages/2147483648/rating", json={"rating": "satisfied"}, headers=AUTH)
+    assert resp.status == 404
 
 
 async def test_rating_only_after_a_reply(client: TestClient) -> None:

@@ -20,7 +20,7 @@ from bot.services import Services
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
 from bot.workflow import Incoming
 from storage.db import DatabaseUnavailable
-from storage.models import Item
+from storage.models import MAX_ID, Item
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ async def _intake(s: Services, batch: list[Incoming]) -> list[tuple[Item, bool]]
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isdigit() or len(raw) > 12 or not 0 < int(raw) <= MAX_ID:
         raise web.HTTPNotFound()
     return int(raw)
 

@@ -45,7 +45,7 @@ from bot.rules.states import (
     check_reply,
     check_route,
 )
-from storage.models import Card, Event, Item, Officer, Outbox, Region
+from storage.models import MAX_ID, Card, Event, Item, Officer, Outbox, Region
 
 REPLY_LIMIT = 3000
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
@@ -190,6 +190,8 @@ class Workflow:
         return row.code if row else None
 
     def get_item(self, session: Session, item_id: int, *, lock: bool = False) -> Item:
+        if not 0 < item_id <= MAX_ID:
+            raise Refusal("not_found", {"id": item_id})
         stmt = select(Item).where(Item.id == item_id)
         if lock:
             stmt = stmt.with_for_update()

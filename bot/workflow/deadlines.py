@@ -21,6 +21,7 @@ import math
 from datetime import datetime
 from typing import Any, Iterable
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from bot.config import OfficerConfig
@@ -304,9 +305,10 @@ def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor,
         Outbox.purpose == "extension_request")).first()
     if pressed is None and request is not None:
         # pressed within moments of delivery, before the worker recorded the message id
+        # (or just recorded: the worker may have written it between the two queries)
         pressed = session.exec(select(Outbox).where(
             Outbox.dedupe_key == _request_key(request), Outbox.chat_id == chat_id,
-            Outbox.message_id == None)).first()  # noqa: E711
+            or_(Outbox.message_id.is_(None), Outbox.message_id == message_id))).first()  # type: ignore[union-attr]
     if pressed is None:
         raise Refusal("stale_button")
     if request is None or pressed.dedupe_key != _request_key(request):
