@@ -111,6 +111,7 @@ class DeliveryWorker:
         self._stopping = False
         self._next_reclaim = 0.0
         self._next_states = 0.0
+        self._unsettled: dict[int, datetime] = {}  # leases whose outcome a database outage kept unwritten
         self._blocked: set[int] = set()
         self._sole: Any = None  # storage.db.SoleLock while this is the only worker
         self._marks: list[tuple[int, int | None, datetime, asyncio.Future[None]]] = []
@@ -215,6 +216,11 @@ class DeliveryWorker:
         soonest thing to wait for is the pacing clock rather than the wall clock — that wait)."""
         now_wall = utcnow()
         mono = self.clock()
+        if self._unsettled:
+            settled = dict(self._unsettled)
+            await self.db.run(_release_leases, settled)
+            for row_id in settled:
+                self._unsettled.pop(row_id, None)
         if mono >= self._next_reclaim:
             self._next_reclaim = mono + max(1.0, self.lease.total_seconds() / 4)
             taken = await self.db.run(_reclaim_leases)
@@ -269,14 +275,20 @@ class DeliveryWorker:
             head_slots[head.row.id] = self.pacer.start(chat)
         if startable:
             # one transaction leases every row this cycle starts: a busy bot starts dozens at once
-            leased = await self.db.run(_lease_many, [h.row.id for h in startable], now_wall + self.lease)
+            until = now_wall + self.lease
+            try:
+                leased = await self.db.run(_lease_many, [h.row.id for h in startable], until)
+            except BaseException:
+                for slots in head_slots.values():  # nothing was sent: the pacing windows are as they were
+                    self.pacer.release(slots)
+                raise
             for head in startable:
                 slots = head_slots.pop(head.row.id)
                 if head.row.id not in leased:
                     self.pacer.release(slots)
                     continue
                 self._in_flight[head.row.chat_id] = asyncio.create_task(
-                    self._send(head.row, slots, head.card_message_id), name=f"send-{head.row.id}")
+                    self._send(head.row, slots, head.card_message_id, until), name=f"send-{head.row.id}")
         for wait in (wall_wait, clock_wait):
             if wait is not None:
                 next_wake = min(next_wake, wait)
@@ -286,7 +298,21 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ one send
 
-    async def _send(self, row: Outbox, slots: Any, card_message_id: int | None = None) -> None:
+    async def _send(self, row: Outbox, slots: Any, card_message_id: int | None = None,
+                    leased_until: datetime | None = None) -> None:
+        try:
+            await self._send_once(row, slots, card_message_id)
+        except DatabaseUnavailable as exc:
+            # what became of the row could not be written: it keeps its lease, and is given back to
+            # the queue as soon as the database answers again rather than when the lease runs out
+            log.warning("delivery: database unavailable around row %s: %s", row.id, exc)
+            if leased_until is not None:
+                self._unsettled[row.id or 0] = leased_until
+        finally:
+            self._in_flight.pop(row.chat_id, None)
+            self._wake.set()
+
+    async def _send_once(self, row: Outbox, slots: Any, card_message_id: int | None) -> None:
         chat = row.chat_id
         try:
             try:
@@ -344,19 +370,11 @@ class DeliveryWorker:
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
             log.info("delivery: row %s to chat %s failed (%s); retrying", row.id, chat, exc)
             await self._backoff(row, str(exc))
-        except DatabaseUnavailable as exc:
-            log.warning("delivery: database unavailable around row %s: %s", row.id, exc)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, DatabaseUnavailable):
             raise
         except Exception as exc:  # noqa: BLE001
             log.exception("delivery: unexpected error on row %s", row.id)
-            try:
-                await self._backoff(row, repr(exc))
-            except Exception:  # noqa: BLE001
-                pass
-        finally:
-            self._in_flight.pop(chat, None)
-            self._wake.set()
+            await self._backoff(row, repr(exc))
 
     async def _record_sent(self, row_id: int, outcome: int | None) -> None:
         """Record a send Telegram accepted. Sends finishing together share one transaction (a
@@ -580,6 +598,14 @@ def _lease_many(session: Session, row_ids: list[int], until: datetime) -> set[in
         update(Outbox).where(Outbox.id.in_(row_ids), Outbox.status == "pending")  # type: ignore[union-attr]
         .values(status="sending", not_before=until).returning(Outbox.id))
     return {r[0] for r in result}
+
+
+def _release_leases(session: Session, leases: dict[int, datetime]) -> None:
+    """This worker's leases end (row id → lease expiry): the rows are queued again as they were.
+    A row whose lease ran out and that another worker took since keeps its new lease."""
+    for row_id, until in leases.items():
+        session.exec(update(Outbox).where(Outbox.id == row_id, Outbox.status == "sending",
+                                          Outbox.not_before == until).values(status="pending", not_before=None))
 
 
 def _reclaim_leases(session: Session, all_leases: bool = False) -> int:
