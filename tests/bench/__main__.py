@@ -158,7 +158,8 @@ def with_sustainable_rate(row: Row, db: str | None, log: Callable[[str], None], 
 
 
 def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str], None]) -> list[Row]:
-    from tests.bench.memory import bench_memory, idle_rss, load_store, reports_rows
+    from tests.bench.memory import bench_memory, idle_rss, reports_rows
+    from tests.bench.reports import load as load_store
 
     sizes = QUICK if args.quick else FULL
     rows: list[Row] = []
@@ -177,8 +178,8 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
             if "reports" in args.only:
                 log(f"running reports over {sizes.store:,} items …")
                 try:
-                    report_rows, loaded = reports_rows(sizes.store, store)
-                    rows += report_rows
+                    rows += reports_rows(sizes.store, store)
+                    loaded = True
                 except Exception as exc:  # noqa: BLE001
                     rows.append(_failed("reports", exc))
                 for r in rows[-2:]:
@@ -188,8 +189,8 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
                 try:
                     if not loaded:
                         store = fresh_database(db, folder, "store.db")
-                        loaded = load_store(sizes.store, store)
-                    rows.append(asyncio.run(bench_memory(idle, store if loaded else None, sizes.store,
+                        load_store(store, sizes.store)
+                    rows.append(asyncio.run(bench_memory(idle, store, sizes.store,
                                                          timeout=60.0 if args.quick else 900.0)))
                 except Exception as exc:  # noqa: BLE001
                     rows.append(_failed("memory", exc))

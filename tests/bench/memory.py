@@ -19,18 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 from tests.bench.common import LEADERS_CHAT, BenchEnv, Row
+from tests.bench.reports import REPORT_AT, bench_reports
 
 TARGET_SECONDS = 5.0
 TARGET_MB = 300.0
 
 
-def reports_rows(n: int, url: str) -> tuple[list[Row], bool]:
-    """Row 5 from the reports' benchmark (loading ``n`` items into ``url``); (rows, store loaded)."""
-    try:
-        from tests.bench.reports import bench_reports
-    except ImportError as exc:
-        return [Row("5. Reports: weekly roundup and monthly report", f"pending ({exc})",
-                    f"< {TARGET_SECONDS:g} s, < {TARGET_MB:g} MB", None)], False
+def reports_rows(n: int, url: str) -> list[Row]:
+    """Row 5 from the reports' benchmark, which loads ``n`` items into ``url`` (kept for row 6)."""
     raw = bench_reports(n, url)
     rows = []
     load = next((r for r in raw if r["name"].startswith("bulk load")), None)
@@ -51,17 +47,7 @@ def reports_rows(n: int, url: str) -> tuple[list[Row], bool]:
             first["seconds"] < TARGET_SECONDS and peak < TARGET_MB,
             {"first": first, "cold": cold, "warm": warm, "load": load},
         ))
-    return rows, True
-
-
-def load_store(n: int, url: str) -> bool:
-    """Fill ``url`` with the reports' synthetic store when row 5 did not run; False if unavailable."""
-    try:
-        from tests.bench.reports import load
-    except ImportError:
-        return False
-    load(url, n)
-    return True
+    return rows
 
 
 async def idle_rss(db: str | None = None, settle: float = 2.0) -> dict[str, int]:
@@ -73,8 +59,6 @@ async def idle_rss(db: str | None = None, settle: float = 2.0) -> dict[str, int]
 
 async def after_run_rss(store_url: str, timeout: float = 900.0) -> dict[str, Any]:
     """The service on the big store at the reports' instant: its memory once both reports are out."""
-    from tests.bench.reports import REPORT_AT
-
     at = (REPORT_AT + timedelta(seconds=5)).isoformat()
     async with BenchEnv(existing_db=store_url, enforce_limits=False, unpaced=True, at=at,
                         name="memory-after", start_timeout=timeout) as env:
@@ -94,14 +78,10 @@ async def after_run_rss(store_url: str, timeout: float = 900.0) -> dict[str, Any
     return {"kb": mem, "reports_out": done, "seconds": took, "messages": sent}
 
 
-async def bench_memory(idle: dict[str, int], store_url: str | None, n: int, *, timeout: float = 900.0) -> Row:
+async def bench_memory(idle: dict[str, int], store_url: str, n: int, *, timeout: float = 900.0) -> Row:
     """``idle`` from :func:`idle_rss`, taken before the store was loaded (on PostgreSQL the
     fresh database of the idle service and the store are one database)."""
     idle_mb = idle.get("VmRSS", 0) / 1024
-    if store_url is None:
-        return Row("6. Memory: service resident set, idle / after the large run",
-                   f"idle **{idle_mb:.0f} MB**; after the {n:,}-item run: pending (no store)", "–", None,
-                   {"idle_kb": idle})
     after = await after_run_rss(store_url, timeout)
     now_mb = after["kb"].get("VmRSS", 0) / 1024
     peak_mb = after["kb"].get("VmHWM", 0) / 1024
