@@ -120,35 +120,15 @@ def enqueue_message(
     return _insert(session, row)
 
 
-def enqueue_card(
-    session: Session,
-    item_id: int,
-    chat_id: int,
-    text: str,
-    *,
-    now: datetime,
-    buttons: Keyboard | None = None,
-    lane: int = ROUTINE_LANE,
-) -> Card:
-    """Queue a new card; the :class:`Card` row learns its Telegram message id once sent."""
-    row = enqueue_message(
-        session, chat_id, text, now=now, buttons=buttons, lane=lane, item_id=item_id, purpose="card"
-    )
-    assert row is not None
-    card = Card(item_id=item_id, chat_id=chat_id, outbox_id=row.id, created_at=now)
-    session.add(card)
-    session.flush()
-    return card
-
-
 def enqueue_cards(
     session: Session,
     cards: Sequence[tuple[Any, int, str, Keyboard | None, int]],
     *,
     now: datetime,
 ) -> None:
-    """Queue the cards of many new items, ``(item, chat_id, text, buttons, lane)`` each, with one
-    multi-row INSERT into the outbox and one into cards (what :func:`enqueue_card` does one by one)."""
+    """Queue the cards of new items, ``(item, chat_id, text, buttons, lane)`` each, with one
+    multi-row INSERT into the outbox and one into cards; each :class:`Card` learns its Telegram
+    message id once sent."""
     if not cards:
         return
     outbox_ids = session.scalars(

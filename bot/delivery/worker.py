@@ -351,7 +351,7 @@ class DeliveryWorker:
         except BadRequest as exc:
             message = str(exc).lower()
             if "not modified" in message:
-                await self.db.run(_mark_sent, row.id, None, utcnow())
+                await self.db.run(_mark_sent_many, [(row.id, None, utcnow())])
             elif row.method == "editMessageText" and row.card_id is not None and (
                     "message to edit not found" in message or "message can't be edited" in message):
                 # the card is gone (deleted, or left behind in a group that became a supergroup):
@@ -616,22 +616,6 @@ def _reclaim_leases(session: Session, all_leases: bool = False) -> int:
     return session.exec(stmt.values(status="pending", not_before=None)).rowcount
 
 
-def _mark_sent(session: Session, row_id: int, message_id: int | None, now: datetime) -> None:
-    row = session.get(Outbox, row_id)
-    if row is None:
-        return
-    row.status, row.sent_at, row.error, row.not_before = "sent", now, None, None
-    row.attempts += 1
-    if message_id is not None and row.method != "editMessageText":
-        row.message_id = message_id
-        card = session.exec(select(Card).where(Card.outbox_id == row_id)).first()
-        if card is not None:
-            card.message_id = message_id
-            card.chat_id = row.chat_id
-            session.add(card)
-    session.add(row)
-
-
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 _CARDS = Card.__table__  # type: ignore[attr-defined]
 _MARK_SENT = (
@@ -649,8 +633,9 @@ _CARD_POSTED = (
 
 
 def _mark_sent_many(session: Session, entries: list[tuple[int, int | None, datetime]]) -> None:
-    """:func:`_mark_sent` for many rows, as two executemany UPDATEs (a row's card learns its
-    message id; an edit's row keeps the id it had)."""
+    """Rows Telegram accepted, ``(row id, message id or None, when)`` each, as two executemany
+    UPDATEs: the row is sent (one attempt more), a posted message's card learns its message id,
+    and an edit's row keeps the id it had."""
     if not entries:
         return
     conn = session.connection()

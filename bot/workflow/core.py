@@ -23,7 +23,6 @@ from bot.delivery.outbox import (
     Button,
     active_cards,
     card_at,
-    enqueue_card,
     enqueue_card_edit,
     enqueue_cards,
     enqueue_message,
@@ -45,7 +44,7 @@ from bot.rules.states import (
     check_reply,
     check_route,
 )
-from storage.models import MAX_ID, Card, Event, Item, Officer, Outbox, Region
+from storage.models import MAX_ID, Event, Item, Officer, Outbox, Region
 
 REPLY_LIMIT = 3000
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
@@ -257,12 +256,6 @@ class Workflow:
             text, buttons = self.render_card(item)
             enqueue_card_edit(session, card, text, now=now, buttons=buttons, lane=lane)
 
-    def _post_card(self, session: Session, item: Item, now: datetime) -> Card:
-        chat_id = self.region_chat(session, item.region) if item.region else self.config.desk.chat_id
-        text, buttons = self.render_card(item)
-        lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
-        return enqueue_card(session, item.id or 0, chat_id, text, now=now, buttons=buttons, lane=lane)
-
     def _log(self, session: Session, item: Item | None, action: str, actor: Actor, now: datetime,
              **detail: Any) -> None:
         self._log_many(session, [(item, action, detail)], actor, now)
@@ -292,12 +285,6 @@ class Workflow:
         return text
 
     # ------------------------------------------------------------------ intake
-
-    def triage(self, item: Item) -> None:
-        """Route, prioritise, assess sensitivity and set the deadline of a new item (pure rules)."""
-        for name, value in self.triage_fields(item.title or "", item.body, item.region_hint,
-                                              item.received_at, item.extended_by).items():
-            setattr(item, name, value)
 
     def triage_fields(self, title: str, body: str, region_hint: str | None, received_at: datetime,
                       extended_by: int = 0) -> dict[str, Any]:
@@ -490,7 +477,7 @@ class Workflow:
             session.add(card)
             text, buttons = self.render_card(item, moved_to=target.name)
             enqueue_card_edit(session, card, text, now=now, buttons=buttons)
-        self._post_card(session, item, now)
+        self._post_cards(session, [item], now)
         self._log(session, item, "rerouted" if old_region else "routed", actor, now,
                   old=old_region, new=target.code)
         if actor.chat_id is not None:

@@ -217,11 +217,14 @@ def _warn_bursts(session: Session, wf: "Workflow", index: RecentMessages, fresh:
                  needed: int, window: timedelta, now: datetime) -> None:
     # latest first: in a batch, the last message's group holds the earlier ones, so a batch that
     # brings a whole burst makes one warning listing all of it
+    every_place: set[str | None] | None = None  # read once, and only if an unrouted message asks
     for item in reversed(fresh):
         me = index.rows.get(item.id)  # type: ignore[arg-type]
         if me is None or len(me.terms) < MIN_SHARED_TERMS:
             continue
-        places = index.regions() if me.region is None else (me.region, None)
+        if me.region is None and every_place is None:
+            every_place = index.regions()
+        places = every_place if me.region is None else (me.region, None)
         similar = [row for row in index.sharing(me, places)
                    if me.received_at - window <= row.received_at <= me.received_at]
         if len(similar) + 1 < needed:
