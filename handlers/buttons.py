@@ -26,7 +26,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, _, arg = (query.data or "").partition(":")
     message = query.message
     try:
-        if message is None or not arg.isdigit() or action not in s.workflow.buttons:
+        if message is None or not (arg.isascii() and arg.isdigit()) or action not in s.workflow.buttons:
             raise Refusal("stale_button")
         text = await s.act(s.workflow.press, action, int(arg), actor, message.chat.id,
                            message.message_id, s.now())

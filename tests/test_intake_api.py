@@ -96,6 +96,21 @@ async def test_unknown_region_is_kept_as_hint(client: TestClient) -> None:
     assert status == 201 and item["region"] is None and item["region_hint"] == "火星" and item["status"] == "unrouted"
 
 
+async def test_unknown_region_is_kept_as_hint_when_the_text_routes_it(client: TestClient) -> None:
+    status, item = await post(client, {"external_id": "ht", "title": "兰州 路灯", "body": "路灯不亮", "region": "火星市"})
+    assert status == 201 and item["region"] == LANZHOU and item["region_hint"] == "火星市"
+
+
+async def test_odd_numbers_are_client_errors(client: TestClient) -> None:
+    # json.loads refuses an integer of more than 4,300 digits with a plain ValueError
+    resp = await client.post("/api/v1/messages", data='{"external_id": "n", "body": "x", "likes": ' + "9" * 5000 + "}",
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 400 and "invalid JSON" in (await resp.json())["error"]
+    for path in ("/api/v1/messages/\u00b2", "/api/v1/messages/\u0661"):  # "²" and an Arabic-Indic one
+        resp = await client.get(path, headers=AUTH)
+        assert resp.status == 404 and "error" in await resp.json()
+
+
 async def test_region_by_alias(client: TestClient) -> None:
     _, item = await post(client, {"external_id": "al", "body": "无地名", "region": "麦积区"})
     assert item["region"] == TIANSHUI

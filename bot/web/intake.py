@@ -127,6 +127,8 @@ async def read_json(request: web.Request) -> Any:
         raise ValidationError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     except RecursionError as exc:
         raise ValidationError("JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ValidationError(f"invalid JSON: {str(exc)[:200]}") from exc
 
 
 class _Unsupported(Exception):
@@ -166,7 +168,7 @@ async def _intake(s: Services, batch: list[Incoming]) -> list[tuple[Item, bool]]
 
 def _item_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 12 or not 0 < int(raw) <= MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or not 0 < int(raw) <= MAX_ID:
         raise web.HTTPNotFound()
     return int(raw)
 

@@ -291,7 +291,8 @@ class Workflow:
         """The columns the rules decide for a message: region, status, priority, sensitivity and
         deadline. Pure, so intake can triage a whole batch before it touches the database."""
         route = self.directory.route(region_hint, title, body)
-        hint = None if route.region is not None or (route.hint is None and region_hint is None) else region_hint
+        # CONTRACT §3: a region value that names no region is kept as the hint, routed by text or not
+        hint = region_hint if route.hint is not None else None
         priority, terms = classify_priority(title, body, self.urgent_terms, self.complex_terms)
         # the message's own year tells a story of "2019年" apart from news, in old imports too
         assessment = self.sensitivity.assess(title, body, reference_year=received_at.year)
