@@ -48,6 +48,7 @@ class DeliveryProcess:
         self._monitor: asyncio.Task[None] | None = None
         self._wake_send: socket.socket | None = None
         self._stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self._stopping = False
@@ -77,12 +78,20 @@ class DeliveryProcess:
             if self._stopping:
                 return
             log.error("delivery: the sending process exited (%s); starting it again", code)
-            await asyncio.sleep(RESTART_SECONDS)  # not a sync: a pause before a restart
-            if not self._stopping:
-                await self._spawn()
+            while not self._stopping:
+                await asyncio.sleep(RESTART_SECONDS)  # not a sync: a pause before a (re)try
+                try:
+                    await self._spawn()
+                    break
+                except OSError:  # out of processes or file descriptors: try again
+                    log.exception("delivery: could not start the sending process")
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._monitor is not None:  # first, so no new child starts while the last one stops
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
+            self._monitor = None
         proc = self._proc
         if proc is not None and proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
@@ -91,9 +100,6 @@ class DeliveryProcess:
             except asyncio.TimeoutError:
                 proc.kill()
                 await proc.wait()
-        if self._monitor is not None:
-            await asyncio.gather(self._monitor, return_exceptions=True)
-            self._monitor = None
         if self._wake_send is not None:
             self._wake_send.close()
             self._wake_send = None
@@ -111,7 +117,9 @@ class DeliveryProcess:
         within a second (it reads chat states once a second)."""
         from bot.delivery.worker import _unblock
 
-        asyncio.get_running_loop().create_task(self.db.run(_unblock, chat_id))
+        task = asyncio.get_running_loop().create_task(self.db.run(_unblock, chat_id))
+        self._tasks.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._tasks.discard)
         self.wake()
 
     async def chat_migrated(self, old: int, new: int) -> None:
@@ -172,6 +180,8 @@ async def run_child(config: Config, wake_fd: int | None, parent: int | None, **w
                     stop.set()
             except (BlockingIOError, InterruptedError):
                 pass
+            except OSError:  # the socket broke: the parent is gone
+                stop.set()
             worker.wake()
 
         loop.add_reader(wake_fd, on_wake)

@@ -308,6 +308,10 @@ class DeliveryWorker:
             log.warning("delivery: database unavailable around row %s: %s", row.id, exc)
             if leased_until is not None:
                 self._unsettled[row.id or 0] = leased_until
+        except Exception:  # noqa: BLE001 - e.g. a failed requeue: the lease goes back, the task survives
+            log.exception("delivery: could not settle row %s", row.id)
+            if leased_until is not None:
+                self._unsettled[row.id or 0] = leased_until
         finally:
             self._in_flight.pop(row.chat_id, None)
             self._wake.set()
@@ -388,7 +392,7 @@ class DeliveryWorker:
             try:
                 await done
                 return
-            except DatabaseUnavailable as exc:  # giving up would send the row again once its lease expired
+            except Exception as exc:  # noqa: BLE001 - giving up would send the row again: Telegram has it
                 if self._stopping:
                     raise
                 log.warning("delivery: cannot record a sent row yet (%s); retrying", exc)
@@ -409,19 +413,6 @@ class DeliveryWorker:
             for *_, done in batch:
                 if not done.done():
                     done.set_result(None)
-
-    async def _until_stored(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Record a send Telegram accepted, waiting out a database outage: giving up here would
-        send the row again once its lease expired."""
-        while True:
-            try:
-                await self.db.run(fn, *args)
-                return
-            except DatabaseUnavailable as exc:
-                if self._stopping:
-                    raise
-                log.warning("delivery: cannot record a sent row yet (%s); retrying", exc)
-                await asyncio.sleep(DB_RETRY_SECONDS)
 
     async def _refused_by_chat(self, row: Outbox, reason: str) -> None:
         """403 / chat not found. A group: the bot was removed; keep its queue, tell the desk once.
@@ -583,9 +574,14 @@ def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_
 
 
 def _repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
+    """Apply :func:`_chat_heads`' repairs, each only if what it was decided on still holds."""
     for action, row_id in repairs:
         if action == "repost":
-            _repost_card(session, row_id)
+            row = session.get(Outbox, row_id)
+            card = session.get(Card, row.card_id) if row is not None and row.card_id is not None else None
+            if (row is not None and row.status == "pending" and row.method == "editMessageText"
+                    and card is not None and card.message_id is None and card.outbox_id is None):
+                _repost_card(session, row_id)
         else:
             session.exec(update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
                          .values(status="failed", error="its card was never sent"))
@@ -638,6 +634,7 @@ def _mark_sent_many(session: Session, entries: list[tuple[int, int | None, datet
     and an edit's row keeps the id it had."""
     if not entries:
         return
+    entries = sorted(entries)  # row locks in one order (PostgreSQL), whatever order the sends ended in
     conn = session.connection()
     conn.execute(_MARK_SENT, [{"row_id": row_id, "mid": mid, "at": at} for row_id, mid, at in entries])
     posted = [{"row_id": row_id, "mid": mid} for row_id, mid, _ in entries if mid is not None]

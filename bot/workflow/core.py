@@ -308,12 +308,6 @@ class Workflow:
             "deadline": deadline.due, "deadline_provisional": deadline.provisional,
         }
 
-    def _set_deadline(self, item: Item) -> None:
-        deadline = compute_deadline(item.received_at, Priority(item.priority), self.policy, self.tz,
-                                    extension_days=item.extended_by)
-        item.deadline = deadline.due
-        item.deadline_provisional = deadline.provisional
-
     def intake(self, session: Session, messages: Sequence[Incoming], now: datetime,
                actor: Actor = Actor(None, "api", source="api")) -> list[tuple[Item, bool]]:
         """Store new messages (idempotent on ``external_id``), triage them and queue their cards.

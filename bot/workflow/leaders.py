@@ -120,11 +120,10 @@ class RecentMessages:
         self.since: datetime | None = None  # rows received from then on are all here
         self.built_at = -1e18
 
-    def refresh(self, session: Session, since: datetime, own: Sequence[Item] = ()) -> None:
-        """Make the index hold every stored message received at or after ``since``, and ``own``:
-        this transaction's new messages. Those do not move the id mark on: on PostgreSQL another
-        transaction may still commit lower ids, which the next read must not skip."""
-        own_ids = {it.id for it in own}
+    def refresh(self, session: Session, since: datetime, exclude: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        """Make the index hold every committed message received at or after ``since``. Rows of
+        ``exclude`` (the calling transaction's own, not committed yet) are left out: other threads
+        share the index, and those rows may still roll back."""
         stale = time.monotonic() - self.built_at > self.REBUILD_SECONDS
         if stale or self.since is None or since < self.since:
             self._clear()
@@ -137,13 +136,21 @@ class RecentMessages:
             if since - self.since > timedelta(hours=1):
                 self._forget_before(since)
         for i, t, r, a, at in session.execute(stmt):
-            if i not in own_ids:
+            if i not in exclude:
                 self._add(_Row(i, t or "", r, a, at, similar_terms(t or "", None, self.place_words)))  # type: ignore[arg-type]
                 self.high_id = max(self.high_id, i)
-        for it in own:
-            if it.received_at >= self.since:  # type: ignore[operator]
-                self._add(_Row(it.id, it.title or "", it.region, it.author, it.received_at,  # type: ignore[arg-type]
-                               similar_terms(it.title or "", None, self.place_words)))  # type: ignore[arg-type]
+
+    def row_of(self, item: Item) -> _Row:
+        return _Row(item.id, item.title or "", item.region, item.author, item.received_at,  # type: ignore[arg-type]
+                    similar_terms(item.title or "", None, self.place_words))
+
+    def add(self, rows: Iterable[_Row]) -> None:
+        """Rows of a transaction that has committed (ids the next read would skip on PostgreSQL,
+        where a lower id can commit after a higher one)."""
+        with self.lock:
+            for row in rows:
+                if self.since is not None and row.received_at >= self.since:
+                    self._add(row)
 
     def _add(self, row: _Row) -> None:
         if row.id in self.rows:
@@ -152,16 +159,18 @@ class RecentMessages:
         for term in row.terms:
             self.by_place_term.setdefault((row.region, term), set()).add(row.id)
 
+    def _discard(self, row: _Row) -> None:
+        del self.rows[row.id]
+        for term in row.terms:
+            ids = self.by_place_term.get((row.region, term))
+            if ids is not None:
+                ids.discard(row.id)
+                if not ids:
+                    del self.by_place_term[(row.region, term)]
+
     def _forget_before(self, since: datetime) -> None:
-        old = [row for row in self.rows.values() if row.received_at < since]
-        for row in old:
-            del self.rows[row.id]
-            for term in row.terms:
-                ids = self.by_place_term.get((row.region, term))
-                if ids is not None:
-                    ids.discard(row.id)
-                    if not ids:
-                        del self.by_place_term[(row.region, term)]
+        for row in [row for row in self.rows.values() if row.received_at < since]:
+            self._discard(row)
         self.since = since
 
     def sharing(self, me: _Row, places: Iterable[str | None]) -> list[_Row]:
@@ -206,11 +215,19 @@ def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], n
     if not fresh:
         return
     index = recent_messages(wf)
-    # rows this transaction put in the index must not outlive it
-    event.listen(session, "after_rollback", lambda _session: index.clear(), once=True)
+    own = [index.row_of(it) for it in new_items if it.id is not None]
     with index.lock:
-        index.refresh(session, fresh[0].received_at - window, own=new_items)
-        _warn_bursts(session, wf, index, fresh, needed, window, now)
+        index.refresh(session, fresh[0].received_at - window, exclude={row.id for row in own})
+        # this transaction's rows join the shared index for this check only, and for good once committed
+        lent = [row for row in own if row.id not in index.rows and row.received_at >= index.since]  # type: ignore[operator]
+        for row in lent:
+            index._add(row)
+        try:
+            _warn_bursts(session, wf, index, fresh, needed, window, now)
+        finally:
+            for row in lent:
+                index._discard(row)
+    event.listen(session, "after_commit", lambda _session: index.add(own), once=True)
 
 
 def _warn_bursts(session: Session, wf: "Workflow", index: RecentMessages, fresh: Sequence[Item],
