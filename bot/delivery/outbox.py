@@ -131,15 +131,16 @@ def enqueue_cards(
     message id once sent."""
     if not cards:
         return
-    outbox_ids = session.scalars(
-        insert(Outbox).returning(Outbox.id, sort_by_parameter_order=True),
+    # (one card per item: the returned rows are matched by item, which keeps this one INSERT)
+    outbox_ids = dict(session.execute(
+        insert(Outbox).returning(Outbox.item_id, Outbox.id),
         [{"chat_id": chat_id, "method": "sendMessage", "lane": lane, "item_id": item.id, "purpose": "card",
           "payload": _message_payload(text, buttons), "created_at": now, "status": "pending", "attempts": 0}
          for item, chat_id, text, buttons, lane in cards],
-    ).all()
+    ).all())
     session.execute(insert(Card), [
-        {"item_id": item.id, "chat_id": chat_id, "outbox_id": outbox_id, "created_at": now, "active": True}
-        for (item, chat_id, _, _, _), outbox_id in zip(cards, outbox_ids, strict=True)])
+        {"item_id": item.id, "chat_id": chat_id, "outbox_id": outbox_ids[item.id], "created_at": now, "active": True}
+        for item, chat_id, _, _, _ in cards])
 
 
 def enqueue_card_edit(

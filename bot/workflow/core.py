@@ -334,8 +334,9 @@ class Workflow:
                     "likes": msg.likes or 0, "received_at": received, "created_at": now,
                     **self.triage_fields(msg.title or "", msg.body, msg.region, received),
                 })
-            new_items = list(session.scalars(
-                insert(Item).returning(Item, sort_by_parameter_order=True), rows))
+            # not sort_by_parameter_order: on SQLite it makes one INSERT per row; the items carry
+            # their external_id, and ids follow the order given
+            new_items = sorted(session.scalars(insert(Item).returning(Item), rows), key=lambda it: it.id)
             existing.update((item.external_id, item) for item in new_items)
             self._log_many(session, [
                 (item, "received", {"region": item.region, "route": item.route_reason,
