@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "demo":
-            from bot.demo import run_demo
+            from bot.demo.runner import run_demo
 
             return asyncio.run(run_demo(port=args.port, folder=Path(args.dir), speed=args.speed,
                                         duration=args.duration))
@@ -100,10 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
-    from bot.services import Services
+    from bot.app_context import AppContext
 
     if args.command == "db":
-        Services.create(config).db.dispose()
+        AppContext.create(config).db.dispose()
         print("database schema is up to date")
         return 0
     if args.command == "run":

@@ -25,7 +25,7 @@ from bot.delivery.pacing import Pacer
 from bot.delivery.transport import AiohttpRequest
 from bot.delivery.process import DeliveryProcess, make_worker
 from bot.delivery.worker import MAX_IN_FLIGHT, DeliveryWorker
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.web.dashboard import dashboard_routes
 from bot.web.intake import make_app
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.01
 
 
-def build_application(s: Services, *, webhook: bool = False) -> Application:
+def build_application(s: AppContext, *, webhook: bool = False) -> Application:
     cfg = s.config.telegram
     builder: ApplicationBuilder = (
         Application.builder()
@@ -81,7 +81,7 @@ async def _on_my_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     """The bot was added back to a group it had been removed from: send its backlog now rather
     than at the next probe."""
     change = update.my_chat_member
-    s: Services = context.application.bot_data["services"]
+    s: AppContext = context.application.bot_data["services"]
     if change is None or s.delivery is None:
         return
     if change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
@@ -92,7 +92,7 @@ async def _on_migration(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """Telegram's service message about a group becoming a supergroup: store the new id at once
     (a send to the old id would find out too, one request later)."""
     message = update.effective_message
-    s: Services = context.application.bot_data["services"]
+    s: AppContext = context.application.bot_data["services"]
     if message is None or s.delivery is None or not message.migrate_to_chat_id:
         return
     await s.delivery.chat_migrated(message.chat.id, message.migrate_to_chat_id)
@@ -102,7 +102,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the trace; the person who acted hears a plain apology, never a trace."""
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        s: Services = context.application.bot_data["services"]
+        s: AppContext = context.application.bot_data["services"]
         user = update.effective_user
         lang = s.renderer.lang(user.language_code if user else None)
         try:
@@ -114,7 +114,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             pass
 
 
-async def set_menu(app: Application, s: Services) -> None:
+async def set_menu(app: Application, s: AppContext) -> None:
     """The command menu, in Chinese by default and in English for English-speaking clients."""
     for lang, code in (("zh", None), ("en", "en")):
         commands = [BotCommand(name, s.renderer.text(f"menu.{name}_plain", lang)) for name, _ in handlers.COMMANDS]
@@ -162,7 +162,7 @@ class TelegramWebhook:
 class Service:
     """One process: start() brings every part up, stop() takes them down in reverse order."""
 
-    services: Services
+    services: AppContext
     app: Application
     delivery: "DeliveryWorker | DeliveryProcess"
     runner: web.AppRunner | None = None
@@ -170,10 +170,10 @@ class Service:
     serve_api: bool = True
 
     @classmethod
-    def create(cls, config: Config, *, services: Services | None = None, pacer: Pacer | None = None,
+    def create(cls, config: Config, *, services: AppContext | None = None, pacer: Pacer | None = None,
                serve_api: bool = True, poll_seconds: float = 1.0,
                delivery_command: list[str] | None = None) -> "Service":
-        s = services or Services.create(config)
+        s = services or AppContext.create(config)
         webhook = config.telegram.mode == "webhook"
         app = build_application(s, webhook=webhook)
         delivery: Any

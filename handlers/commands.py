@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor
 from handlers.common import answer, command_rest, is_private, parse_number, run_step, split_number
 
@@ -13,7 +13,7 @@ from handlers.common import answer, command_rest, is_private, parse_number, run_
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greets, and in a private chat remembers where to reach the officer (for /show and mentions)."""
 
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         if is_private(update) and actor.user_id is not None:
             await s.act(s.workflow.remember_private_chat, actor.user_id, actor.chat_id)
         await s.act(s.workflow.help, actor, s.now(), welcome=True)
@@ -22,14 +22,14 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         await s.act(s.workflow.help, actor, s.now(), welcome=False)
 
     await run_step(update, context, step)
 
 
 async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         item_id, rest, first = split_number(command_rest(update.effective_message.text))
         if item_id is None or rest:
             if first and item_id is None:
@@ -44,7 +44,7 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/reply N text``, or ``/reply text`` sent as a Telegram reply to the card."""
 
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         message = update.effective_message
         rest = command_rest(message.text)
         item_id, text, _ = split_number(rest)
@@ -67,7 +67,7 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         item_id, region_ref, first = split_number(command_rest(update.effective_message.text))
         if item_id is None or not region_ref.strip():
             if first and item_id is None:
@@ -80,7 +80,7 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         rest = command_rest(update.effective_message.text).strip()
         item_id = parse_number(rest) if rest else None
         if item_id is None:
@@ -92,14 +92,14 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         await s.act(s.workflow.mine, actor, s.now())
 
     await run_step(update, context, step)
 
 
 async def supervise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         rest = command_rest(update.effective_message.text).strip()
         item_id = parse_number(rest) if rest else None
         if item_id is None:

@@ -1,6 +1,6 @@
 """Shared pieces of the Telegram handlers: who acts, parsing arguments, answering.
 
-Handlers are thin: parse the update, call the workflow through :meth:`Services.act`, and let the
+Handlers are thin: parse the update, call the workflow through :meth:`AppContext.act`, and let the
 workflow queue what is said. A :class:`Refusal` becomes a queued answer in the chat; a database
 outage becomes a direct apology (the outbox lives in the database, so it cannot carry that one).
 """
@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.rules.states import Refusal
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor
 from storage.db import DatabaseUnavailable
 
@@ -26,7 +26,7 @@ _COMMAND = re.compile(r"^/[A-Za-z0-9_]+(?:@[A-Za-z0-9_]+)?[ \t]*(.*)$", re.DOTAL
 _NUMBER = re.compile(r"^#?(\d{1,12})$")
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+def services(context: ContextTypes.DEFAULT_TYPE) -> AppContext:
     return context.application.bot_data["services"]
 
 
@@ -70,7 +70,7 @@ def split_number(rest: str) -> tuple[int | None, str, str]:
     return parse_number(first), parts[1] if len(parts) > 1 else "", first
 
 
-async def answer(s: Services, actor: Actor, key: str, **params: Any) -> None:
+async def answer(s: AppContext, actor: Actor, key: str, **params: Any) -> None:
     """Queue a catalogue answer in the actor's chat, on the priority lane."""
     lang = s.workflow.lang_for(actor)
     text = s.renderer.text(key, lang, **params)
@@ -79,7 +79,7 @@ async def answer(s: Services, actor: Actor, key: str, **params: Any) -> None:
 
 
 async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,
-                   step: Callable[[Services, Actor], Awaitable[Any]]) -> None:
+                   step: Callable[[AppContext, Actor], Awaitable[Any]]) -> None:
     """Run ``step``; refusals are answered in the chat, a database outage is apologised for."""
     s = services(context)
     actor = actor_of(update)

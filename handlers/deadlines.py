@@ -8,7 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor
 from bot.workflow import deadlines as steps
 from handlers.common import answer, command_rest, run_step, split_number
@@ -21,7 +21,7 @@ def _first_word(text: str) -> tuple[str, str]:
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (parts[0] if parts else "", "")
 
 
-async def _numbered(s: Services, actor: Actor, update: Update, usage: str) -> tuple[int | None, str]:
+async def _numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> tuple[int | None, str]:
     """``/command N rest``: the number and the rest, or None after answering with the usage."""
     item_id, rest, first = split_number(command_rest(update.effective_message.text))
     if item_id is None:
@@ -34,7 +34,7 @@ async def _numbered(s: Services, actor: Actor, update: Update, usage: str) -> tu
 async def priority(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/priority N urgent|ordinary|complex [reason]`` (supervisors)."""
 
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         item_id, rest = await _numbered(s, actor, update, "usage.priority")
         if item_id is None:
             return
@@ -50,7 +50,7 @@ async def priority(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def extend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/extend N days reason`` (the holder)."""
 
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         item_id, rest = await _numbered(s, actor, update, "usage.extend")
         if item_id is None:
             return
@@ -69,7 +69,7 @@ async def extend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def complex_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/complex N reason`` (the holder, or a supervisor)."""
 
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         item_id, reason = await _numbered(s, actor, update, "usage.complex")
         if item_id is None:
             return
@@ -79,14 +79,14 @@ async def complex_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def due(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         await s.act(steps.list_due, s.workflow, actor, s.now())
 
     await run_step(update, context, step)
 
 
 async def overdue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         await s.act(steps.list_overdue, s.workflow, actor, s.now())
 
     await run_step(update, context, step)

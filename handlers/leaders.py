@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.reports.builder import KINDS
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor
 from bot.workflow.leaders import send_report
 from handlers.common import answer, command_rest, run_step
@@ -19,7 +19,7 @@ _ALIASES = {"weekly": "weekly", "week": "weekly", "周": "weekly", "周报": "we
 
 
 async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    async def step(s: Services, actor: Actor) -> None:
+    async def step(s: AppContext, actor: Actor) -> None:
         words = command_rest(update.effective_message.text).split()
         kind = _ALIASES.get(words[0].lower()) if len(words) == 1 else None
         if kind not in KINDS:

@@ -13,13 +13,13 @@ from telegram import Bot
 
 from bot.config import Config
 from bot.delivery.worker import DeliveryWorker, _pending_count
-from bot.services import Services
+from bot.app_context import AppContext
 from scheduler.sweep import sweep
 
 log = logging.getLogger(__name__)
 
 
-async def deliver_pending(s: Services, timeout: float = 120.0) -> None:
+async def deliver_pending(s: AppContext, timeout: float = 120.0) -> None:
     """Send what is queued, then return (used by one-shot commands). Nothing queued: the Bot API
     is not contacted at all, so a pass with nothing due succeeds while Telegram is out of reach."""
     if await s.db.run(_pending_count) == 0:
@@ -37,7 +37,7 @@ async def deliver_pending(s: Services, timeout: float = 120.0) -> None:
 
 
 async def run_sweep(config: Config, now: datetime | None, *, send: bool = True) -> int:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         at = now or s.now()
         report = await s.act(sweep, s.workflow, at)
@@ -52,7 +52,7 @@ async def run_sweep(config: Config, now: datetime | None, *, send: bool = True) 
 async def run_digest(config: Config, period: str, now: datetime | None, *, send: bool, out: str | None) -> int:
     from scheduler.digest import build_and_queue_digest
 
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         at = now or s.now()
         html = await s.db.run(build_and_queue_digest, s.workflow, period, at, send)

@@ -11,13 +11,13 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.services import Services
+from bot.app_context import AppContext
 from scheduler.sweep import sweep
 
 log = logging.getLogger(__name__)
 
 
-async def tick(s: Services) -> None:
+async def tick(s: AppContext) -> None:
     try:
         report = await s.act(sweep, s.workflow, s.now())
         if report.queued:
@@ -26,7 +26,7 @@ async def tick(s: Services) -> None:
         log.exception("sweep failed")
 
 
-def start_scheduler(s: Services) -> AsyncIOScheduler:
+def start_scheduler(s: AppContext) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=s.config.schedule.tz)
     scheduler.add_job(tick, "interval", seconds=s.config.schedule.tick_seconds, args=[s], id="sweep",
                       max_instances=1, coalesce=True, misfire_grace_time=None, next_run_time=None)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import LANZHOU, DemoSandbox
+from bot.demo.runner import LANZHOU, DemoSandbox
 from tests.test_sandbox_web import intake  # noqa: E402  (one helper for both files)
 
 CHROMIUM = Path("/usr/bin/chromium")

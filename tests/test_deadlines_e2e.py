@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Monday morning
 
 
 def frozen(h: Harness, now: datetime = NOW) -> None:
-    """Officers act at a known moment (the handlers read ``Services.clock``)."""
+    """Officers act at a known moment (the handlers read ``AppContext.clock``)."""
     h.services.clock = lambda: now
 
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.config import Config
 from bot.rules.deadlines import Priority, apply_supervision, compute_deadline
 from bot.rules.states import Refusal
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.web.intake import item_json
 from bot.workflow import Actor, Incoming
 from bot.workflow import deadlines as steps
@@ -30,8 +30,8 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def s(config: Config) -> Iterator[Services]:
-    services = Services.create(config, clock=lambda: NOW)
+def s(config: Config) -> Iterator[AppContext]:
+    services = AppContext.create(config, clock=lambda: NOW)
     yield services
     services.db.dispose()
 
@@ -41,7 +41,7 @@ def actor(user_id: int, chat_id: int = LANZHOU_CHAT) -> Actor:
     return Actor(user_id=user_id, name=names.get(user_id, "路人"), chat_id=chat_id, message_id=77)
 
 
-def new(s: Services, body: str = "城关区某小区楼道堆放杂物，存在消防隐患。", received: datetime = NOW,
+def new(s: AppContext, body: str = "城关区某小区楼道堆放杂物，存在消防隐患。", received: datetime = NOW,
         claim: int | None = ZHANG) -> int:
     (item, _), = s.db.call(s.workflow.intake, [Incoming(f"e{received.timestamp()}{body[:4]}", body,
                                                         received_at=received)], received)
@@ -50,11 +50,11 @@ def new(s: Services, body: str = "城关区某小区楼道堆放杂物，存在�
     return item.id
 
 
-def get(s: Services, item_id: int) -> Item:
+def get(s: AppContext, item_id: int) -> Item:
     return s.db.call(lambda ss: s.workflow.get_item(ss, item_id))
 
 
-def said(s: Services, chat_id: int, purpose: str | None = None) -> list[str]:
+def said(s: AppContext, chat_id: int, purpose: str | None = None) -> list[str]:
     def q(session):  # type: ignore[no-untyped-def]
         stmt = select(Outbox).where(Outbox.chat_id == chat_id, Outbox.method == "sendMessage")
         if purpose:
@@ -64,7 +64,7 @@ def said(s: Services, chat_id: int, purpose: str | None = None) -> list[str]:
     return s.db.call(q)
 
 
-def events(s: Services, item_id: int, action: str) -> list[dict[str, Any]]:
+def events(s: AppContext, item_id: int, action: str) -> list[dict[str, Any]]:
     def q(session):  # type: ignore[no-untyped-def]
         rows = session.exec(select(Event).where(Event.item_id == item_id, Event.action == action))
         return [json.loads(e.detail) | {"actor": e.actor_id} for e in rows]
@@ -72,7 +72,7 @@ def events(s: Services, item_id: int, action: str) -> list[dict[str, Any]]:
     return s.db.call(q)
 
 
-def refused(s: Services, fn: Any, *args: Any) -> Refusal:
+def refused(s: AppContext, fn: Any, *args: Any) -> Refusal:
     with pytest.raises(Refusal) as info:
         s.db.call(fn, s.workflow, *args)
     return info.value
@@ -81,7 +81,7 @@ def refused(s: Services, fn: Any, *args: Any) -> Refusal:
 # ---------------------------------------------------------------------------- priority
 
 
-def test_supervisor_makes_an_item_urgent_and_everyone_sees_the_new_deadline(s: Services) -> None:
+def test_supervisor_makes_an_item_urgent_and_everyone_sees_the_new_deadline(s: AppContext) -> None:
     item = new(s)
     assert get(s, item).deadline == at("11-30T18:00")
     s.db.call(steps.set_priority, s.workflow, item, actor(ZHAO, DESK_CHAT), "紧急", NOW, "涉及消防安全")
@@ -104,19 +104,19 @@ def test_supervisor_makes_an_item_urgent_and_everyone_sees_the_new_deadline(s: S
     (ZHAO, "very", "bad_priority"),
     (ZHAO, "ordinary", "same_priority"),
 ])
-def test_priority_refusals(s: Services, who: int, value: str, code: str) -> None:
+def test_priority_refusals(s: AppContext, who: int, value: str, code: str) -> None:
     item = new(s)
     assert refused(s, steps.set_priority, item, actor(who), value, NOW).code == code
     assert get(s, item).priority == "ordinary"
 
 
-def test_priority_of_a_replied_item_cannot_change(s: Services) -> None:
+def test_priority_of_a_replied_item_cannot_change(s: AppContext) -> None:
     item = new(s)
     s.db.call(s.workflow.reply, item, actor(ZHANG), "已处理", NOW)
     assert refused(s, steps.set_priority, item, actor(ZHAO), "urgent", NOW).code == "already_replied"
 
 
-def test_a_supervised_item_stays_supervised_when_its_priority_changes(s: Services) -> None:
+def test_a_supervised_item_stays_supervised_when_its_priority_changes(s: AppContext) -> None:
     item = new(s)  # due Mon 11-30 18:00
     s.db.call(s.workflow.supervise, item, actor(QIAN, LEADERS_CHAT), at("11-24T10:00"))
     factor = s.config.deadlines.supervised_factor
@@ -131,7 +131,7 @@ def test_a_supervised_item_stays_supervised_when_its_priority_changes(s: Service
 # ---------------------------------------------------------------------------- complex
 
 
-def test_holder_marks_an_item_complex_with_a_reason(s: Services) -> None:
+def test_holder_marks_an_item_complex_with_a_reason(s: AppContext) -> None:
     item = new(s)
     s.db.call(steps.mark_complex, s.workflow, item, actor(ZHANG), "涉及住建、消防两个部门，需要调查", NOW)
     got = get(s, item)
@@ -141,7 +141,7 @@ def test_holder_marks_an_item_complex_with_a_reason(s: Services) -> None:
     assert "已改为【复杂】" in said(s, LANZHOU_CHAT)[-1]
 
 
-def test_complex_refusals(s: Services) -> None:
+def test_complex_refusals(s: AppContext) -> None:
     item = new(s)
     assert refused(s, steps.mark_complex, item, actor(LI), "理由", NOW).code == "complex_holder_only"
     assert refused(s, steps.mark_complex, item, actor(ZHANG), "  ", NOW).code == "complex_needs_reason"
@@ -155,7 +155,7 @@ def test_complex_refusals(s: Services) -> None:
 # ---------------------------------------------------------------------------- extensions
 
 
-def request_message(s: Services, item_id: int, message_id: int) -> Outbox:
+def request_message(s: AppContext, item_id: int, message_id: int) -> Outbox:
     """The desk's request message, as the delivery worker leaves it once Telegram accepted it."""
 
     def q(session):  # type: ignore[no-untyped-def]
@@ -168,11 +168,11 @@ def request_message(s: Services, item_id: int, message_id: int) -> Outbox:
     return s.db.call(q)
 
 
-def press(s: Services, action: str, item_id: int, user_id: int, message_id: int, when: datetime = NOW) -> str:
+def press(s: AppContext, action: str, item_id: int, user_id: int, message_id: int, when: datetime = NOW) -> str:
     return s.db.call(s.workflow.press, action, item_id, actor(user_id, DESK_CHAT), DESK_CHAT, message_id, when)
 
 
-def test_extension_request_goes_to_the_desk_and_approval_moves_the_deadline(s: Services) -> None:
+def test_extension_request_goes_to_the_desk_and_approval_moves_the_deadline(s: AppContext) -> None:
     item = new(s)  # due Mon 11-30 18:00
     s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 3, "需要现场核实", NOW)
     assert "已提交，等待督办人员审批" in said(s, LANZHOU_CHAT)[-1]
@@ -201,7 +201,7 @@ def test_extension_request_goes_to_the_desk_and_approval_moves_the_deadline(s: S
     assert again.value.code == "no_pending_extension" and get(s, item).extended_by == 3
 
 
-def test_refused_extension_leaves_the_deadline_and_tells_the_holder(s: Services) -> None:
+def test_refused_extension_leaves_the_deadline_and_tells_the_holder(s: AppContext) -> None:
     item = new(s)
     s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 2, "等待材料", NOW)
     request_message(s, item, 901)
@@ -214,7 +214,7 @@ def test_refused_extension_leaves_the_deadline_and_tells_the_holder(s: Services)
     assert status == ["refused"]
 
 
-def test_extension_refusals(s: Services) -> None:
+def test_extension_refusals(s: AppContext) -> None:
     item = new(s)
     assert refused(s, steps.request_extension, item, actor(LI), 2, "理由", NOW).code == "extend_holder_only"
     assert refused(s, steps.request_extension, item, actor(ZHAO, DESK_CHAT), 2, "理由", NOW).code == "extend_holder_only"
@@ -226,7 +226,7 @@ def test_extension_refusals(s: Services) -> None:
     assert refused(s, steps.request_extension, item, actor(ZHANG), 1, "再要", NOW).code == "extension_pending"
 
 
-def test_extensions_add_up_to_the_cap_and_no_further(s: Services) -> None:
+def test_extensions_add_up_to_the_cap_and_no_further(s: AppContext) -> None:
     item = new(s)
     for n, (days, message_id) in enumerate(((10, 910), (5, 911))):
         s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), days, "理由", NOW + timedelta(hours=n))
@@ -242,7 +242,7 @@ def test_only_a_supervisor_of_the_region_decides_and_only_on_the_live_request(co
     from tests.conftest import BASE_CONFIG, TIANSHUI, make_config
 
     officers = [*BASE_CONFIG["officers"], {"user_id": 2003, "name": "周九", "region": TIANSHUI, "role": "supervisor"}]
-    s = Services.create(make_config(config.database.url, officers=officers))
+    s = AppContext.create(make_config(config.database.url, officers=officers))
     try:
         item = new(s)
         s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 2, "理由", NOW)
@@ -267,7 +267,7 @@ def test_only_a_supervisor_of_the_region_decides_and_only_on_the_live_request(co
         s.db.dispose()
 
 
-def test_extension_of_a_supervised_item_keeps_the_supervision(s: Services) -> None:
+def test_extension_of_a_supervised_item_keeps_the_supervision(s: AppContext) -> None:
     item = new(s)  # due Mon 11-30 18:00
     s.db.call(s.workflow.supervise, item, actor(ZHAO, DESK_CHAT), at("11-25T10:00"))
     s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 2, "理由", at("11-25T11:00"))
@@ -278,7 +278,7 @@ def test_extension_of_a_supervised_item_keeps_the_supervision(s: Services) -> No
     assert get(s, item).deadline == at("11-25T10:00") + (at("12-02T18:00") - at("11-25T10:00")) * factor
 
 
-def test_year_end_deadline_is_provisional_on_card_and_api(s: Services) -> None:
+def test_year_end_deadline_is_provisional_on_card_and_api(s: AppContext) -> None:
     received = at("12-28T10:00")
     item = new(s, received=received)
     got = get(s, item)
@@ -299,7 +299,7 @@ def test_year_end_deadline_is_provisional_on_card_and_api(s: Services) -> None:
 # ---------------------------------------------------------------------------- due and overdue
 
 
-def test_due_and_overdue_list_this_chats_items(s: Services) -> None:
+def test_due_and_overdue_list_this_chats_items(s: AppContext) -> None:
     late = new(s, "城关区老问题。", received=at("11-09T10:00"))  # due Mon 11-16: overdue
     soon = new(s, "城关区急事，停水两天了没水用。", received=at("11-23T09:00"))  # urgent: due today
     later = new(s, "城关区慢事。", received=at("11-23T09:30"))  # due 11-30
@@ -347,7 +347,7 @@ def test_an_english_speaking_officer_gets_lists_and_refusals_in_english(config: 
     from tests.conftest import BASE_CONFIG, make_config
 
     officers = [dict(o, language="en") if o["user_id"] == ZHANG else o for o in BASE_CONFIG["officers"]]
-    s = Services.create(make_config(config.database.url, officers=officers), clock=lambda: NOW)
+    s = AppContext.create(make_config(config.database.url, officers=officers), clock=lambda: NOW)
     try:
         late = new(s, "城关区老问题。", received=at("11-09T10:00"))
         s.db.call(steps.list_overdue, s.workflow, actor(ZHANG), NOW)
@@ -363,7 +363,7 @@ def test_an_english_speaking_officer_gets_lists_and_refusals_in_english(config: 
         s.db.dispose()
 
 
-def test_reminders_and_extension_messages_render_in_english(s: Services) -> None:
+def test_reminders_and_extension_messages_render_in_english(s: AppContext) -> None:
     wf = s.workflow
     item = new(s)
     got = get(s, item)

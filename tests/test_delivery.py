@@ -20,7 +20,7 @@ from sqlmodel import select
 from bot.config import Config
 from bot.delivery.outbox import ROUTINE_LANE, enqueue_message
 from bot.delivery.pacing import GLOBAL_LIMIT, GROUP_LIMIT, Limit, Pacer
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.standin import BotApiStandin, FakeClock
 from bot.workflow import Incoming
 from storage.models import Outbox
@@ -142,7 +142,7 @@ async def test_priority_lane_alert_queued_behind_5000_routine_cards_goes_out_fir
     the first in its region's, ahead of 5,000 routine rows queued before it."""
     config = fourteen_regions(db_url)
     now = datetime.now(timezone.utc)
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         def backlog(session) -> None:  # type: ignore[no-untyped-def]
             chats = [*REGION_CHATS.values(), LEADERS_CHAT, DESK_CHAT]

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.cli import main as cli_main
 from bot.config import Config
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from scheduler.digest import build_and_queue_digest, latest_due
 from scheduler.sweep import sweep
@@ -39,7 +39,7 @@ MESSAGES = [  # the week of Monday 10-12 (ISO week 42)
 ]
 
 
-def load(s: Services) -> list[int]:
+def load(s: AppContext) -> list[int]:
     ids = []
     for ext, text, when, region in MESSAGES:
         ((item, _),) = s.db.call(s.workflow.intake, [Incoming(ext, text + "，请尽快解决。", title=text, region=region,
@@ -50,7 +50,7 @@ def load(s: Services) -> list[int]:
     return ids
 
 
-def reports(s: Services) -> list[Outbox]:
+def reports(s: AppContext) -> list[Outbox]:
     def q(session):  # type: ignore[no-untyped-def]
         return list(session.exec(select(Outbox).where(Outbox.purpose.in_(["weekly_report", "monthly_report"]))  # type: ignore[attr-defined]
                                  .order_by(Outbox.id)))
@@ -111,7 +111,7 @@ async def test_report_command_for_leaders_only(config: Config) -> None:
 
 
 def test_monthly_report_on_the_first(config: Config) -> None:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         load(s)
         assert "monthly_report" not in s.db.call(sweep, s.workflow, at("11-01 08:00")).queued
@@ -128,7 +128,7 @@ def test_monthly_report_on_the_first(config: Config) -> None:
 
 
 def test_no_report_about_a_time_before_the_first_message(config: Config) -> None:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         s.db.call(s.workflow.intake, [Incoming("new-1", "城关区停水", received_at=at("10-21 10:00"))], at("10-21 10:00"))
         assert s.db.call(sweep, s.workflow, at("10-21 11:00")).queued.get("weekly_report") is None
@@ -138,7 +138,7 @@ def test_no_report_about_a_time_before_the_first_message(config: Config) -> None
 
 
 def test_manual_send_takes_the_scheduled_slot_then_resends_deliberately(config: Config) -> None:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         load(s)
         html = s.db.call(build_and_queue_digest, s.workflow, "weekly", at("10-19 08:00"), True)
@@ -167,7 +167,7 @@ def _toml(config: Config, path: Path) -> Path:
 
 
 def test_liuyan_digest_weekly_writes_the_html(config: Config, tmp_path: Path) -> None:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         load(s)
     finally:
@@ -182,7 +182,7 @@ def test_liuyan_digest_weekly_writes_the_html(config: Config, tmp_path: Path) ->
     assert "每周留言办理综述（2026-W42）" in html
     assert "<td>兰州市</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">50.0%</td>" in html
     assert "data:image/png;base64," in html  # the chart travels inside the file
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         assert reports(s) == []  # without --send nothing is queued
     finally:

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import func, select
 
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.web.intake import make_app
 from storage.models import Item, Outbox
 from tests.conftest import LANZHOU, TIANSHUI
@@ -21,7 +21,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 async def client(config) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
-    services = Services.create(config)
+    services = AppContext.create(config)
     async with TestClient(TestServer(make_app(services))) as c:
         c.services = services  # type: ignore[attr-defined]
         yield c
@@ -165,7 +165,7 @@ async def test_rating_only_after_a_reply(client: TestClient) -> None:
     _, item = await post(client, {"external_id": "r", "body": "兰州"})
     resp = await client.post(f"/api/v1/messages/{item['id']}/rating", json={"rating": "satisfied"}, headers=AUTH)
     assert resp.status == 400 and "not been replied" in (await resp.json())["error"]
-    s: Services = client.services  # type: ignore[attr-defined]
+    s: AppContext = client.services  # type: ignore[attr-defined]
     now = datetime.now(timezone.utc)
     s.db.call(s.workflow.claim, item["id"], Actor(ZHANG, "张三"), now)
     s.db.call(s.workflow.reply, item["id"], Actor(ZHANG, "张三"), "已处理", now)

@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
 from bot.cli import main as cli
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Incoming
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, load_models, upgrade
@@ -82,7 +82,7 @@ def test_a_database_of_the_first_schema_upgrades_on_start_with_its_data_kept(db:
     upgrade(db.engine, FIRST)
     assert current_revision(db.engine) == FIRST
     fill_first_schema(db)
-    s = Services.create(make_config(db_url))  # the start of the service upgrades it
+    s = AppContext.create(make_config(db_url))  # the start of the service upgrades it
     try:
         assert current_revision(s.db.engine) == head_revision()
         assert_first_data_kept(s.db)

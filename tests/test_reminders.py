@@ -22,7 +22,7 @@ from sqlmodel import select
 from bot.cli import main as cli_main
 from bot.config import Config
 from bot.render import visible_length
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow import deadlines as steps
 from scheduler.sweep import sweep
@@ -59,13 +59,13 @@ def with_regional_supervisor(config: Config) -> Config:
 
 
 @pytest.fixture
-def s(config: Config) -> Iterator[Services]:
-    services = Services.create(with_regional_supervisor(config))
+def s(config: Config) -> Iterator[AppContext]:
+    services = AppContext.create(with_regional_supervisor(config))
     yield services
     services.db.dispose()
 
 
-def new(s: Services, external_id: str, body: str, received: datetime, **kw: Any) -> int:
+def new(s: AppContext, external_id: str, body: str, received: datetime, **kw: Any) -> int:
     (item, created), = s.db.call(s.workflow.intake, [Incoming(external_id, body, received_at=received, **kw)], received)
     assert created
     return item.id
@@ -75,7 +75,7 @@ def officer(user_id: int, chat_id: int = LANZHOU_CHAT) -> Actor:
     return Actor(user_id=user_id, name=str(user_id), chat_id=chat_id, message_id=1)
 
 
-def batches(s: Services, since_id: int = 0) -> list[dict[str, Any]]:
+def batches(s: AppContext, since_id: int = 0) -> list[dict[str, Any]]:
     """Each reminder message queued: when, where, its text, and the (kind, item) lines it shows."""
 
     def q(session):  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def batches(s: Services, since_id: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def run_sweeps(s: Services, start: datetime, end: datetime, step: timedelta = timedelta(minutes=30)) -> None:
+def run_sweeps(s: AppContext, start: datetime, end: datetime, step: timedelta = timedelta(minutes=30)) -> None:
     now = start
     while now <= end:
         s.db.call(sweep, s.workflow, now)
@@ -108,7 +108,7 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
     service stopped from Fri 10-09 12:00 to Sat 10-10 12:00. Every reminder goes out once, at the
     first sweep it is due (after the stop: the one still due), and never twice."""
     cfg = with_regional_supervisor(config)
-    s = Services.create(cfg)
+    s = AppContext.create(cfg)
     a = new(s, "fa", "城关区雁滩路夜间施工噪音扰民，请查处。", at("09-28 10:00"))
     b = new(s, "fb", "麦积区某小区路灯坏了一个月。", at("09-28 10:00"))
     s.db.call(s.workflow.claim, a, officer(ZHANG), at("09-28 10:30"))
@@ -117,11 +117,11 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
     run_sweeps(s, at("09-28 10:30"), at("10-08 12:00"))
 
     s.db.dispose()  # restart: a new process on the same database
-    s = Services.create(cfg)
+    s = AppContext.create(cfg)
     run_sweeps(s, at("10-08 12:30"), at("10-09 12:00"))
     # the whole service is down until Sat 10-10 12:00; the crawler's backlog arrives on restart
     s.db.dispose()
-    s = Services.create(cfg)
+    s = AppContext.create(cfg)
     c = new(s, "fc", "七里河区某小区停水两天了，老人孩子没水用。", at("10-09 19:00"))
     assert s.db.call(lambda ss: s.workflow.get_item(ss, c).priority) == "urgent"
     run_sweeps(s, at("10-10 12:00"), at("10-12 10:30"))
@@ -170,7 +170,7 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
     s.db.dispose()
 
 
-def test_a_stop_over_several_rungs_says_only_the_latest_once(s: Services) -> None:
+def test_a_stop_over_several_rungs_says_only_the_latest_once(s: AppContext) -> None:
     item = new(s, "st", "城关区某路段井盖缺失。", at("09-28 10:00"))
     s.db.call(s.workflow.claim, item, officer(ZHANG), at("09-28 10:10"))
     s.db.call(sweep, s.workflow, at("09-28 10:30"))
@@ -193,7 +193,7 @@ def test_a_stop_over_several_rungs_says_only_the_latest_once(s: Services) -> Non
 # ---------------------------------------------------------------------------- quiet hours
 
 
-def test_quiet_hours_and_days_off_hold_routine_reminders_but_not_urgent_ones(s: Services) -> None:
+def test_quiet_hours_and_days_off_hold_routine_reminders_but_not_urgent_ones(s: AppContext) -> None:
     ordinary = new(s, "q1", "城关区小区门口垃圾无人清运。", at("10-09 20:00"))  # Fri evening
     urgent = new(s, "q2", "七里河区某小区停水两天了，没水用。", at("10-09 20:30"))
     assert s.db.call(lambda ss: s.workflow.get_item(ss, urgent).priority) == "urgent"
@@ -205,7 +205,7 @@ def test_quiet_hours_and_days_off_hold_routine_reminders_but_not_urgent_ones(s: 
     assert [(m["at"], m["shown"]) for m in batches(s)][1:] == [("10-10 08:00", [("unclaimed", ordinary)])]
 
 
-def test_days_off_hold_routine_reminders_until_the_next_working_morning(s: Services) -> None:
+def test_days_off_hold_routine_reminders_until_the_next_working_morning(s: AppContext) -> None:
     item = new(s, "w1", "城关区某小区电梯经常故障。", at("09-30 17:00"))  # the eve of National Day
     for day in range(1, 8):  # every day of the holiday, at noon
         s.db.call(sweep, s.workflow, at(f"10-0{day} 12:00"))
@@ -215,7 +215,7 @@ def test_days_off_hold_routine_reminders_until_the_next_working_morning(s: Servi
 
 
 def test_quiet_for_urgent_makes_urgent_items_wait_too(config: Config) -> None:
-    s = Services.create(make_config(config.database.url, reminders={"quiet_for_urgent": True}))
+    s = AppContext.create(make_config(config.database.url, reminders={"quiet_for_urgent": True}))
     try:
         urgent = new(s, "qu", "七里河区某小区停水两天了，没水用。", at("10-09 20:30"))
         s.db.call(sweep, s.workflow, at("10-09 22:30"))
@@ -229,7 +229,7 @@ def test_quiet_for_urgent_makes_urgent_items_wait_too(config: Config) -> None:
 # ---------------------------------------------------------------------------- deadlines that move
 
 
-def test_an_approved_extension_starts_a_new_ladder_for_the_new_deadline(s: Services) -> None:
+def test_an_approved_extension_starts_a_new_ladder_for_the_new_deadline(s: AppContext) -> None:
     item = new(s, "ex", "城关区某路段施工围挡占道。", at("11-23 10:00"))  # Mon; due Mon 11-30 18:00
     s.db.call(s.workflow.claim, item, officer(ZHANG), at("11-23 10:05"))
     run_sweeps(s, at("11-23 10:30"), at("11-27 18:00"))  # 50% Thu 11-26 09:30, 1wd Fri 11-27 18:00
@@ -251,7 +251,7 @@ def test_an_approved_extension_starts_a_new_ladder_for_the_new_deadline(s: Servi
     ]
 
 
-def mark_sent(s: Services, outbox_id: int, message_id: int) -> None:
+def mark_sent(s: AppContext, outbox_id: int, message_id: int) -> None:
     """What the delivery worker does once Telegram accepted a message."""
 
     def q(session):  # type: ignore[no-untyped-def]
@@ -265,7 +265,7 @@ def mark_sent(s: Services, outbox_id: int, message_id: int) -> None:
 # ---------------------------------------------------------------------------- overdue escalation
 
 
-def test_overdue_escalation_tells_desk_with_the_regions_supervisors_and_repeats_on_working_days(s: Services) -> None:
+def test_overdue_escalation_tells_desk_with_the_regions_supervisors_and_repeats_on_working_days(s: AppContext) -> None:
     lz = new(s, "o1", "城关区某小区物业乱收费。", at("09-21 10:00"))
     ts = new(s, "o2", "麦积区某村道路坑洼。", at("09-21 10:00"))
     s.db.call(s.workflow.claim, lz, officer(ZHANG), at("09-21 10:05"))
@@ -293,7 +293,7 @@ def test_overdue_escalation_tells_desk_with_the_regions_supervisors_and_repeats_
     assert sorted(e.item_id for e in events) == [lz, ts] and {e.source for e in events} == {"scheduler"}
 
 
-def test_unrouted_items_are_nagged_and_escalated_at_the_desk(s: Services) -> None:
+def test_unrouted_items_are_nagged_and_escalated_at_the_desk(s: AppContext) -> None:
     item = new(s, "u1", "我们这里的路很难走，下雨天出不了门。", at("11-23 10:00"))
     s.db.call(sweep, s.workflow, at("11-23 12:00"))
     (nag,) = batches(s)
@@ -304,7 +304,7 @@ def test_unrouted_items_are_nagged_and_escalated_at_the_desk(s: Services) -> Non
     assert [(m["chat"], m["shown"]) for m in batches(s)][1:] == [(DESK_CHAT, [("overdue", item)])]
 
 
-def test_rerouting_an_item_nags_its_new_chat_again(s: Services) -> None:
+def test_rerouting_an_item_nags_its_new_chat_again(s: AppContext) -> None:
     item = new(s, "r1", "城关区某小区停车难。", at("11-23 10:00"))
     s.db.call(sweep, s.workflow, at("11-23 12:00"))
     s.db.call(s.workflow.route, item, officer(ZHAO, DESK_CHAT), "天水市", at("11-23 13:00"))
@@ -316,7 +316,7 @@ def test_rerouting_an_item_nags_its_new_chat_again(s: Services) -> None:
 # ---------------------------------------------------------------------------- batching, exactly once
 
 
-def test_many_items_due_at_once_are_one_message_within_telegrams_limit(s: Services) -> None:
+def test_many_items_due_at_once_are_one_message_within_telegrams_limit(s: AppContext) -> None:
     received = at("11-16 10:00")
     s.db.call(s.workflow.intake, [Incoming(f"m{i}", f"城关区第{i}号楼下水道堵塞，污水横流，" + "情况描述。" * 20,
                                             title=f"第{i}号楼下水道堵塞" + "很长的标题" * 5, received_at=received)
@@ -332,7 +332,7 @@ def test_many_items_due_at_once_are_one_message_within_telegrams_limit(s: Servic
     assert not s.db.call(sweep, s.workflow, at("11-23 18:30")).queued
 
 
-def test_concurrent_sweeps_queue_each_reminder_once(s: Services) -> None:
+def test_concurrent_sweeps_queue_each_reminder_once(s: AppContext) -> None:
     for i in range(5):
         new(s, f"c{i}", f"城关区第{i}个问题。", at("11-23 10:00"))
     now = at("11-23 12:00")
@@ -356,7 +356,7 @@ def test_concurrent_sweeps_queue_each_reminder_once(s: Services) -> None:
     assert len(message["shown"]) == 5
 
 
-def test_replied_items_are_never_reminded(s: Services) -> None:
+def test_replied_items_are_never_reminded(s: AppContext) -> None:
     item = new(s, "rp", "城关区某处路灯不亮。", at("11-23 10:00"))
     s.db.call(s.workflow.claim, item, officer(LI), at("11-23 10:05"))
     s.db.call(s.workflow.reply, item, officer(LI), "已修复。", at("11-23 11:00"))
@@ -389,7 +389,7 @@ def _toml(config: Config, path: Path) -> Path:
 
 
 def test_liuyan_sweep_now_no_send(config: Config, tmp_path: Path) -> None:
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         item = new(s, "cli", "城关区某小区暖气不热。", at("11-23 10:00"))
     finally:
@@ -405,7 +405,7 @@ def test_liuyan_sweep_now_no_send(config: Config, tmp_path: Path) -> None:
     with redirect_stdout(out):  # run again (a second cron run): nothing more is queued
         assert cli_main(["sweep", "--config", str(path), "--now", "2026-11-23T12:00:00+08:00", "--no-send"]) == 0
     assert "nothing due" in out.getvalue()
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         (message,) = batches(s)
         assert message["chat"] == LANZHOU_CHAT and message["shown"] == [("unclaimed", item)]

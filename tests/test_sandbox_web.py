@@ -17,10 +17,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.demo import BAIYIN, DESK, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
+from bot.demo.runner import BAIYIN, DESK, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
 from bot.render import Renderer
-from bot.sandbox_clock import SandboxClock, ensure_offline
-from bot.scenario import ScenarioError, load_scenario, real_duration
+from bot.demo.clock import SandboxClock, ensure_offline
+from bot.demo.scenario import ScenarioError, load_scenario, real_duration
 from tests.conftest import make_config, unique_id
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -86,9 +86,9 @@ def test_sandbox_time_is_refused_for_a_deployment_that_talks_to_real_telegram(tm
         ensure_offline(real)
     ensure_offline(make_config(f"sqlite:///{tmp_path / 'b.db'}", telegram__api_url="http://127.0.0.1:8081/bot"))
     # and `liuyan run` builds its services on the wall clock: nothing in it can pick up sandbox time
-    from bot.services import Services, wall_clock
+    from bot.app_context import AppContext, wall_clock
 
-    s = Services.create(real)
+    s = AppContext.create(real)
     try:
         assert s.clock is wall_clock
         assert abs((s.now() - datetime.now(timezone.utc)).total_seconds()) < 5
@@ -105,7 +105,7 @@ def test_the_training_scenario_shows_every_part_of_the_workflow_in_minutes() -> 
     from bot.config import parse_config
     import tomllib
 
-    from bot.demo import demo_config_text
+    from bot.demo.runner import demo_config_text
 
     config = parse_config(tomllib.loads(demo_config_text(Path("x.db"), 0, "http://127.0.0.1:1/bot")), env={})
     scenario.check_roster(config)

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.config import Config
 from bot.delivery.outbox import ROUTINE_LANE
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Incoming
 from storage.models import Event, Outbox
 from tests.conftest import LANZHOU, LEADERS_CHAT, TIANSHUI, data_file, make_config
@@ -32,12 +32,12 @@ SIMILAR = [  # one matter, one estate in 城关区 (兰州市), five people, in 
 
 @pytest.fixture
 def s(config: Config):  # type: ignore[no-untyped-def]
-    services = Services.create(config, clock=lambda: START)
+    services = AppContext.create(config, clock=lambda: START)
     yield services
     services.db.dispose()
 
 
-def post(s: Services, n: int, title: str, body: str, at: datetime, author: str | None = None,
+def post(s: AppContext, n: int, title: str, body: str, at: datetime, author: str | None = None,
          region: str | None = None) -> int:
     message = Incoming(external_id=f"w-{n}", title=title, body=body, author=author or f"citizen-{n}",
                        received_at=at, region=region)
@@ -46,14 +46,14 @@ def post(s: Services, n: int, title: str, body: str, at: datetime, author: str |
     return item.id  # type: ignore[return-value]
 
 
-def warnings(s: Services) -> list[Outbox]:
+def warnings(s: AppContext) -> list[Outbox]:
     def q(session):  # type: ignore[no-untyped-def]
         return list(session.exec(select(Outbox).where(Outbox.purpose == "warning").order_by(Outbox.id)))
 
     return s.db.call(q)
 
 
-def test_the_fifth_similar_message_warns_the_leaders_once(s: Services) -> None:
+def test_the_fifth_similar_message_warns_the_leaders_once(s: AppContext) -> None:
     ids = []
     for n, (title, body) in enumerate(SIMILAR[:4]):
         ids.append(post(s, n, title, body, START + timedelta(hours=3 * n)))
@@ -79,7 +79,7 @@ def test_the_fifth_similar_message_warns_the_leaders_once(s: Services) -> None:
     assert s.db.call(marked) == sorted(ids)
 
 
-def test_the_window_counts_and_a_burst_warns_again_after_it(s: Services) -> None:
+def test_the_window_counts_and_a_burst_warns_again_after_it(s: AppContext) -> None:
     # five similar messages, but spread over three days: never five within 24 hours
     for n, (title, body) in enumerate(SIMILAR[:5]):
         post(s, n, title, body, START + timedelta(hours=14 * n))
@@ -95,13 +95,13 @@ def test_the_window_counts_and_a_burst_warns_again_after_it(s: Services) -> None
     assert len(warnings(s)) == 2
 
 
-def test_one_person_writing_five_times_is_not_a_burst(s: Services) -> None:
+def test_one_person_writing_five_times_is_not_a_burst(s: AppContext) -> None:
     for n, (title, body) in enumerate(SIMILAR[:5]):
         post(s, n, title, body, START + timedelta(hours=n), author="same-citizen")
     assert warnings(s) == []
 
 
-def test_old_messages_imported_now_warn_nobody(s: Services) -> None:
+def test_old_messages_imported_now_warn_nobody(s: AppContext) -> None:
     past = START - timedelta(days=400)
     for n, (title, body) in enumerate(SIMILAR[:5]):
         message = Incoming(external_id=f"old-{n}", title=title, body=body, author=f"c{n}",
@@ -110,7 +110,7 @@ def test_old_messages_imported_now_warn_nobody(s: Services) -> None:
     assert warnings(s) == []
 
 
-def test_a_batch_makes_one_warning(s: Services) -> None:
+def test_a_batch_makes_one_warning(s: AppContext) -> None:
     batch = [Incoming(external_id=f"b-{n}", title=t, body=b, author=f"c{n}", received_at=START + timedelta(minutes=n))
              for n, (t, b) in enumerate(SIMILAR)]
     s.db.call(s.workflow.intake, batch, START + timedelta(minutes=10))
@@ -120,7 +120,7 @@ def test_a_batch_makes_one_warning(s: Services) -> None:
 
 def test_warning_count_comes_from_the_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
     config = make_config(f"sqlite:///{tmp_path / 'w.db'}", triage__warning_count=3, triage__warning_window_hours=6)
-    s = Services.create(config)
+    s = AppContext.create(config)
     try:
         for n, (title, body) in enumerate(SIMILAR[:3]):
             post(s, n, title, body, START + timedelta(hours=2 * n))
@@ -142,7 +142,7 @@ def test_the_real_burst_of_the_data_set_warns_once(sqlite_config: Config) -> Non
             if "2019-08-15" <= row["received_at"] < "2019-09-01":
                 rows.append(row)
     rows.sort(key=lambda r: r["received_at"])
-    s = Services.create(sqlite_config)
+    s = AppContext.create(sqlite_config)
     try:
         for row in rows:
             at = datetime.fromisoformat(row["received_at"])
@@ -158,7 +158,7 @@ def test_the_real_burst_of_the_data_set_warns_once(sqlite_config: Config) -> Non
         s.db.dispose()
 
 
-def test_regions_are_places(s: Services) -> None:
+def test_regions_are_places(s: AppContext) -> None:
     """Two regions with the same complaint are two places: neither reaches five."""
     for n, (title, body) in enumerate(SIMILAR[:3]):
         post(s, n, title, body, START + timedelta(hours=n), region=LANZHOU)

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.rules.states import Refusal
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from storage.models import Card, Event, Item, Outbox
 from tests.conftest import DESK_CHAT, LANZHOU, LANZHOU_CHAT, LI, QIAN, STRANGER, TIANSHUI, TIANSHUI_CHAT, WANG, ZHANG, ZHAO
@@ -22,7 +22,7 @@ NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)  # 10:00 in Asia/Shanghai
 
 @pytest.fixture
 def s(config):  # type: ignore[no-untyped-def]
-    services = Services.create(config, clock=lambda: NOW)
+    services = AppContext.create(config, clock=lambda: NOW)
     yield services
     services.db.dispose()
 
@@ -31,11 +31,11 @@ def actor(user_id: int, chat_id: int = LANZHOU_CHAT, name: str = "") -> Actor:
     return Actor(user_id=user_id, name=name or str(user_id), chat_id=chat_id, message_id=77)
 
 
-def intake(s: Services, *messages: Incoming) -> list[tuple[Item, bool]]:
+def intake(s: AppContext, *messages: Incoming) -> list[tuple[Item, bool]]:
     return s.db.call(s.workflow.intake, list(messages), NOW)
 
 
-def outbox(s: Services, **where: object) -> list[Outbox]:
+def outbox(s: AppContext, **where: object) -> list[Outbox]:
     def q(session):  # type: ignore[no-untyped-def]
         stmt = select(Outbox).order_by(Outbox.id)
         for k, v in where.items():
@@ -45,7 +45,7 @@ def outbox(s: Services, **where: object) -> list[Outbox]:
     return s.db.call(q)
 
 
-def test_intake_routes_by_alias_and_queues_one_card_in_that_chat(s: Services) -> None:
+def test_intake_routes_by_alias_and_queues_one_card_in_that_chat(s: AppContext) -> None:
     (item, created), = intake(s, Incoming("e1", "城关区某小区停车难，晚上车位严重不足", title="停车难"))
     assert created and item.region == LANZHOU and item.status == "new"
     cards = outbox(s, purpose="card")
@@ -55,7 +55,7 @@ def test_intake_routes_by_alias_and_queues_one_card_in_that_chat(s: Services) ->
     assert json.loads(cards[0].payload)["buttons"][0][0]["callback_data"] == f"claim:{item.id}"
 
 
-def test_intake_is_idempotent_on_external_id(s: Services) -> None:
+def test_intake_is_idempotent_on_external_id(s: AppContext) -> None:
     first, = intake(s, Incoming("dup", "兰州的路灯坏了"))
     again, = intake(s, Incoming("dup", "completely different body"))
     assert first[1] is True and again[1] is False
@@ -63,19 +63,19 @@ def test_intake_is_idempotent_on_external_id(s: Services) -> None:
     assert len(outbox(s, purpose="card")) == 1
 
 
-def test_unknown_region_value_is_kept_as_hint_and_goes_to_the_desk(s: Services) -> None:
+def test_unknown_region_value_is_kept_as_hint_and_goes_to_the_desk(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("u1", "我们这里的路很难走", region="火星市"))
     assert item.region is None and item.status == "unrouted" and item.region_hint == "火星市"
     assert [c.chat_id for c in outbox(s, purpose="card")] == [DESK_CHAT]
 
 
-def test_explicit_region_by_code_or_name_wins_over_text(s: Services) -> None:
+def test_explicit_region_by_code_or_name_wins_over_text(s: AppContext) -> None:
     (a, _), (b, _) = intake(s, Incoming("x1", "兰州城关区的事", region=TIANSHUI),
                             Incoming("x2", "兰州城关区的事", region="天水市"))
     assert a.region == TIANSHUI and b.region == TIANSHUI
 
 
-def test_claim_then_refusals_name_the_holder_and_the_reason(s: Services) -> None:
+def test_claim_then_refusals_name_the_holder_and_the_reason(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c1", "城关区噪音"))
     s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
     with pytest.raises(Refusal) as held:
@@ -93,14 +93,14 @@ def test_claim_then_refusals_name_the_holder_and_the_reason(s: Services) -> None
     assert leader.value.code == "leader_cannot"
 
 
-def test_officer_of_another_region_is_refused_by_name(s: Services) -> None:
+def test_officer_of_another_region_is_refused_by_name(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c2", "城关区噪音"))
     with pytest.raises(Refusal) as wrong:
         s.db.call(s.workflow.claim, item.id, actor(WANG, TIANSHUI_CHAT), NOW)
     assert s.workflow.refusal_text(wrong.value, actor(WANG)) == f"你不是兰州市的联络员，不能办理 #{item.id}。"
 
 
-def test_claim_edits_the_card_and_logs_who_from_which_chat(s: Services) -> None:
+def test_claim_edits_the_card_and_logs_who_from_which_chat(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c3", "城关区噪音"))
     s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
     card_payload = json.loads(outbox(s, purpose="card")[0].payload)  # not yet sent: the card itself is updated
@@ -110,7 +110,7 @@ def test_claim_edits_the_card_and_logs_who_from_which_chat(s: Services) -> None:
     assert claimed and claimed[0].actor_id == ZHANG and claimed[0].chat_id == LANZHOU_CHAT
 
 
-def test_many_simultaneous_claims_have_exactly_one_winner(s: Services) -> None:
+def test_many_simultaneous_claims_have_exactly_one_winner(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("race", "城关区噪音"))
     barrier = threading.Barrier(50)
     officers = [ZHANG, LI, ZHAO] * 17
@@ -131,7 +131,7 @@ def test_many_simultaneous_claims_have_exactly_one_winner(s: Services) -> None:
     assert len(events) == 1
 
 
-def test_reply_rules_holder_or_supervisor(s: Services) -> None:
+def test_reply_rules_holder_or_supervisor(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("r1", "城关区噪音"))
     with pytest.raises(Refusal) as first:
         s.db.call(s.workflow.reply, item.id, actor(ZHANG), "已处理", NOW)
@@ -150,13 +150,13 @@ def test_reply_rules_holder_or_supervisor(s: Services) -> None:
     assert again.value.code == "already_replied"
 
 
-def test_supervisor_replying_to_unclaimed_item_holds_it(s: Services) -> None:
+def test_supervisor_replying_to_unclaimed_item_holds_it(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("r2", "城关区噪音"))
     done = s.db.call(s.workflow.reply, item.id, actor(ZHAO, DESK_CHAT, "赵六"), "已转办", NOW)
     assert done.status == "replied" and done.claimed_by == ZHAO
 
 
-def test_route_and_reroute_edit_old_card_and_post_new(s: Services) -> None:
+def test_route_and_reroute_edit_old_card_and_post_new(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("rt", "我们这里的路很难走"))
     with pytest.raises(Refusal) as officer:
         s.db.call(s.workflow.route, item.id, actor(ZHANG), "兰州市", NOW)
@@ -175,7 +175,7 @@ def test_route_and_reroute_edit_old_card_and_post_new(s: Services) -> None:
     assert "已转至 天水市" in lanzhou_card["text"]
 
 
-def test_group_cards_mask_personal_numbers_but_private_show_to_holder_does_not(s: Services) -> None:
+def test_group_cards_mask_personal_numbers_but_private_show_to_holder_does_not(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("pii", "城关区，请回电13912345678，身份证620102199001011234"))
     card = json.loads(outbox(s, purpose="card")[0].payload)["text"]
     assert "13912345678" not in card and "139****5678" in card
@@ -189,7 +189,7 @@ def test_group_cards_mask_personal_numbers_but_private_show_to_holder_does_not(s
     assert "13912345678" not in shown_other
 
 
-def test_hostile_text_is_escaped_and_long_text_shortened_with_marker(s: Services) -> None:
+def test_hostile_text_is_escaped_and_long_text_shortened_with_marker(s: AppContext) -> None:
     body = "<script>alert(1)</script> & <b>未闭合 😀" + "兰州" * 6000
     (item, _), = intake(s, Incoming("evil", body, title="<i>标题"))
     text = json.loads(outbox(s, purpose="card")[0].payload)["text"]

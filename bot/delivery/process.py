@@ -159,9 +159,9 @@ def make_worker(services: Any, bot: Any, **kwargs: Any) -> Any:
 
 async def run_child(config: Config, wake_fd: int | None, parent: int | None, **worker_kwargs: Any) -> int:
     """``python -m bot deliver``: send the outbox until SIGTERM, or until the parent is gone."""
-    from bot.services import Services
+    from bot.app_context import AppContext
 
-    services = Services.create(config)
+    services = AppContext.create(config)
     bot = make_bot(config)
     await bot.initialize()
     worker = make_worker(services, bot, **worker_kwargs)

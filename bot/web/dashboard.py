@@ -7,7 +7,7 @@ for scripts, or ``?token=`` once in a browser, which answers with a cookie deriv
 address bar, the history or a Referer. Changing ``api.token`` invalidates every such cookie.
 
 The figures are ``bot.reports.figures`` — the same numbers the weekly roundup sends — computed for
-the period the page asks for, as of ``Services.now()`` (sandbox time in the demo).
+the period the page asks for, as of ``AppContext.now()`` (sandbox time in the demo).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.web import pages
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def _load_figures_module() -> Any:
 class Dashboard:
     """The handlers, bound to one deployment's services."""
 
-    def __init__(self, services: Services, prefix: str = "/dashboard", *, chat_url: str | None = None,
+    def __init__(self, services: AppContext, prefix: str = "/dashboard", *, chat_url: str | None = None,
                  refresh_seconds: float = 5.0) -> None:
         self.s = services
         self.prefix = prefix.rstrip("/")
@@ -214,7 +214,7 @@ class Dashboard:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def dashboard_routes(app: web.Application, services: Services, *, prefix: str = "/dashboard",
+def dashboard_routes(app: web.Application, services: AppContext, *, prefix: str = "/dashboard",
                      chat_url: str | None = None, refresh_seconds: float = 5.0) -> web.Application:
     """Add the dashboard under ``prefix`` to an aiohttp app (before it starts); returns the app.
 

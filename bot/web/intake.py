@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
 from bot.rules.states import Refusal
-from bot.services import Services
+from bot.app_context import AppContext
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
 from bot.workflow import Incoming
 from storage.db import DatabaseUnavailable
@@ -24,7 +24,7 @@ from storage.models import MAX_ID, Item
 
 log = logging.getLogger(__name__)
 
-SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+SERVICES: web.AppKey[AppContext] = web.AppKey("services", AppContext)
 WEBHOOK: web.AppKey[Any] = web.AppKey("webhook", object)
 
 
@@ -32,7 +32,7 @@ def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def item_json(s: Services, item: Item, now: datetime | None = None) -> dict[str, Any]:
+def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[str, Any]:
     """An item as the API shows it: times ISO 8601 with offset in the configured timezone."""
     tz = s.config.schedule.tz
     now = now or s.now()
@@ -153,7 +153,7 @@ async def post_messages(request: web.Request) -> web.Response:
     return web.json_response(body, status=201 if created_any else 200)
 
 
-async def _intake(s: Services, batch: list[Incoming]) -> list[tuple[Item, bool]]:
+async def _intake(s: AppContext, batch: list[Incoming]) -> list[tuple[Item, bool]]:
     now = s.now()
     for attempt in range(3):
         try:
@@ -211,7 +211,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "database unreachable"}, status=503)
 
 
-def make_app(s: Services, *, webhook: Any = None) -> web.Application:
+def make_app(s: AppContext, *, webhook: Any = None) -> web.Application:
     """The aiohttp application: intake API, health, and (when given) the Telegram webhook route."""
     app = web.Application(middlewares=[json_errors, bearer_auth], client_max_size=s.config.api.max_body_bytes)
     app[SERVICES] = s

@@ -1,6 +1,6 @@
 """Schema creation and upgrades, through Alembic.
 
-``upgrade(engine)`` runs on every start (``Services.create``) and for ``liuyan db upgrade``: it brings
+``upgrade(engine)`` runs on every start (``AppContext.create``) and for ``liuyan db upgrade``: it brings
 any database to the newest revision in ``versions/``, keeping its rows —
 
 * an empty database gets every table from the revisions;

@@ -340,7 +340,7 @@ class ServiceProcess:
 
     ``unpaced``: the same service with its delivery worker's pacer opened wide (see :func:`serve`),
     for measuring the bot itself where Telegram's 20-a-minute group limit would otherwise be all
-    one sees. ``at``: its clock (``Services.clock``) starts at this ISO instant and runs on in real
+    one sees. ``at``: its clock (``AppContext.clock``) starts at this ISO instant and runs on in real
     time, so the scheduler's start-up sweep finds the reports of that day due.
     """
 
@@ -553,7 +553,7 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
 
     from bot.config import load_config
     from bot.service import Service
-    from bot.services import Services
+    from bot.app_context import AppContext
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba"):
@@ -562,7 +562,7 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
     services = None
     if at:
         offset = datetime.fromisoformat(at) - datetime.now(UTC)
-        services = Services.create(config, clock=lambda: datetime.now(UTC) + offset)
+        services = AppContext.create(config, clock=lambda: datetime.now(UTC) + offset)
     child = ["-m", "tests.bench.common", "deliver"] + (["--unpaced"] if unpaced else [])
     service = Service.create(config, services=services, pacer=unlimited_pacer() if unpaced else None,
                              delivery_command=child)

@@ -149,7 +149,7 @@ def breakdown(n: int = 2000) -> dict[str, float]:
     from datetime import datetime, timezone
 
     from bot.reports.hot_issues import title_terms
-    from bot.services import Services
+    from bot.app_context import AppContext
     from bot.workflow import Incoming
     from bot.workflow.leaders import similar_terms
     from tests.bench.common import bench_config
@@ -157,7 +157,7 @@ def breakdown(n: int = 2000) -> dict[str, float]:
     messages = make_items(n, prefix="parts")
     now = datetime.now(timezone.utc)
     with tempfile.TemporaryDirectory(prefix="liuyan-bench-parts-") as folder:
-        s = Services.create(bench_config(f"sqlite:///{folder}/parts.db"))
+        s = AppContext.create(bench_config(f"sqlite:///{folder}/parts.db"))
         wf = s.workflow
         incoming = [Incoming(m["external_id"], m["body"], title=m.get("title", ""), region=m["region"],
                              author=m.get("author")) for m in messages]

@@ -1,10 +1,10 @@
 """The sandbox clock: time for ``liuyan demo`` and training, never for a real deployment.
 
 A trainee should see a day of items, reminders, escalation and Monday's weekly roundup in minutes,
-so the demo hands :class:`SandboxClock` to ``Services.create(config, clock=...)``: it starts at a
+so the demo hands :class:`SandboxClock` to ``AppContext.create(config, clock=...)``: it starts at a
 chosen instant, runs ``rate`` times faster than real time, can pause, and can jump forward (never
 back: deadlines, reminders and the event log assume time only moves on). Everything that reads
-``Services.now()`` — the scheduler's sweep, handlers, the intake API — then lives in sandbox time.
+``AppContext.now()`` — the scheduler's sweep, handlers, the intake API — then lives in sandbox time.
 
 ``liuyan run`` never builds one; :func:`ensure_offline` refuses a config whose Bot API is anything
 but a stand-in on this machine, so a sandbox clock cannot end up driving real Telegram chats.
@@ -23,7 +23,7 @@ Listener = Callable[["SandboxClock"], None]
 
 
 class SandboxClock:
-    """A callable returning an aware UTC ``datetime``, as ``Services.clock`` expects."""
+    """A callable returning an aware UTC ``datetime``, as ``AppContext.clock`` expects."""
 
     def __init__(self, start: datetime, rate: float = 1.0, *,
                  real: Callable[[], float] = time.monotonic) -> None:

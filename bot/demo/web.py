@@ -365,7 +365,7 @@ class SandboxPage:
                 raise web.HTTPBadRequest(reason=f"minutes: a whole number from 1 to {MAX_JUMP_MINUTES}")
             from datetime import timedelta
 
-            from bot.scenario import nudge_sweep
+            from bot.demo.scenario import nudge_sweep
 
             clock.advance(timedelta(minutes=minutes))
             nudge_sweep(self.hub.service)

@@ -3,7 +3,7 @@
 A trainee (跟班培训) or an evaluator should watch, in minutes, what takes a real office days: items
 arriving, officers claiming and replying, items nobody touches being nagged and escalated, a
 sensitive alert, and Monday's weekly roundup. A :class:`Scenario` is that timeline as data
-(``bot/demo_data/scenario.toml``); :class:`ScenarioRunner` waits for each step's sandbox time and
+(``bot/demo/data/scenario.toml``); :class:`ScenarioRunner` waits for each step's sandbox time and
 plays it the way the outside world would: samples arrive over the intake API, people type and press
 buttons in the Bot API stand-in. Nothing here changes an item itself — the service does, as always.
 """
@@ -23,11 +23,11 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from bot.sandbox_clock import SandboxClock
+from bot.demo.clock import SandboxClock
 
 log = logging.getLogger(__name__)
 
-DEMO_DATA = Path(__file__).parent / "demo_data"
+DEMO_DATA = Path(__file__).parent / "data"
 SCENARIO_FILE = DEMO_DATA / "scenario.toml"
 MESSAGES_FILE = DEMO_DATA / "messages.jsonl"
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")

@@ -1,10 +1,10 @@
 """``liuyan demo``: the whole service offline, on sandbox time, with a web chat to watch and act in.
 
 A built-in Bot API stand-in plays Telegram on 127.0.0.1; a SQLite file in ``--dir`` holds the data;
-a sandbox clock (:mod:`bot.sandbox_clock`) starts on a Thursday morning and runs fast, and the
-training scenario (:mod:`bot.scenario`) brings sample messages over the intake API while simulated
+a sandbox clock (:mod:`bot.demo.clock`) starts on a Thursday morning and runs fast, and the
+training scenario (:mod:`bot.demo.scenario`) brings sample messages over the intake API while simulated
 officers claim, reply, route and supervise through the stand-in exactly as people would in Telegram.
-The page at http://127.0.0.1:PORT/ (:mod:`bot.web.sandbox`) shows every chat live and lets the
+The page at http://127.0.0.1:PORT/ (:mod:`bot.demo.web`) shows every chat live and lets the
 visitor act as anyone in the roster; every message is also printed in the terminal.
 """
 
@@ -22,12 +22,12 @@ from typing import Any
 
 from bot.config import load_config
 from bot.render import Renderer
-from bot.sandbox_clock import SandboxClock, ensure_offline
-from bot.scenario import Scenario, ScenarioRunner, load_scenario, real_duration, sandbox_rate
+from bot.demo.clock import SandboxClock, ensure_offline
+from bot.demo.scenario import Scenario, ScenarioRunner, load_scenario, real_duration, sandbox_rate
 
 log = logging.getLogger(__name__)
 
-DEMO_DATA = Path(__file__).parent / "demo_data"
+DEMO_DATA = Path(__file__).parent / "data"
 DEMO_TOKEN = "1000000001:DEMO-offline-token"
 DEMO_API_TOKEN = "demo-api-token"
 
@@ -185,7 +185,7 @@ class DemoSandbox:
 
     async def __aenter__(self) -> "DemoSandbox":
         from bot.service import Service
-        from bot.services import Services
+        from bot.app_context import AppContext
         from bot.standin import BotApiStandin
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -209,11 +209,11 @@ class DemoSandbox:
             self.config = load_config(self.config_path)
             ensure_offline(self.config)
             self.scenario.check_roster(self.config)
-            services = Services.create(self.config, clock=clock)
+            services = AppContext.create(self.config, clock=clock)
             self.service = Service.create(self.config, services=services, poll_seconds=0.2)
             await self.service.start(scheduler=self.use_scheduler)
             if self.serve_web:
-                from bot.web.sandbox import SandboxHub, start_sandbox_web
+                from bot.demo.web import SandboxHub, start_sandbox_web
 
                 self.hub = SandboxHub(self.service, self.standin, clock)
                 self.web_runner, self.web_url = await start_sandbox_web(self.service, self.standin, self.port,

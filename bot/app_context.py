@@ -23,7 +23,7 @@ def wall_clock() -> datetime:
 
 
 @dataclass
-class Services:
+class AppContext:
     config: Config
     db: Database
     renderer: Renderer
@@ -34,7 +34,7 @@ class Services:
 
     @classmethod
     def create(cls, config: Config, *, db: Database | None = None,
-               clock: Callable[[], datetime] = wall_clock) -> "Services":
+               clock: Callable[[], datetime] = wall_clock) -> "AppContext":
         """Open the database, create or upgrade the schema, mirror the roster."""
         database = db or Database(config.database.url)
         database.create_schema()
