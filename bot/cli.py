@@ -1,4 +1,4 @@
-"""``liuyan``: the console entry point (CONTRACT §1).
+"""``liuyan``: the console entry point (the commands are listed in the README).
 
 Bad input ends with one clear line and a non-zero exit, never a trace: a config error names its key.
 """
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba", "alembic"):
+    for noisy in ("httpx", "apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "demo":

@@ -78,7 +78,7 @@ def test_env_overrides_a_secret(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_sweep_with_nothing_due_needs_no_telegram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """CONTRACT §1's form, without --no-send: with nothing queued the Bot API (here unreachable,
+    """The documented form, without --no-send: with nothing queued the Bot API (here unreachable,
     port 9) is not contacted, and the pass succeeds."""
     path = write(tmp_path, GOOD)
     assert main(["sweep", "--config", str(path), "--now", "2026-10-09T10:00:00+08:00"]) == 0

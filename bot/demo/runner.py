@@ -55,7 +55,7 @@ VISITOR = (9999, "路人甲")  # known to Telegram but not in the roster: shows 
 
 
 def demo_config_text(db_path: Path, api_port: int, api_url: str, *, db_url: str | None = None) -> str:
-    """The demo's config: the CONTRACT's shape with three regions of Gansu and a small roster.
+    """The demo's config: the documented config's shape with three regions of Gansu and a small roster.
 
     The scheduler ticks every 2 s (of real time) so that, on fast sandbox time, reminders and the
     weekly roundup come within moments of being due; unclaimed items are nagged after an hour.

@@ -20,13 +20,13 @@ Which items count where (``start <= t < end``, everything "as of ``now``"):
   min(end, now)``. (A period's on-time rate is about the deadlines that fell in it; a message received
   on the period's last day is mostly due in the next one.)
 - **replied_on_time**: of the due ones, those replied by their deadline (``replied_at <= deadline``
-  and ``replied_at <= now``). ``on_time_rate = replied_on_time / due``, as petition offices compute it
-  (NOTES.md: on-time reply rate = replied by the deadline / due).
+  and ``replied_at <= now``). ``on_time_rate = replied_on_time / due``, as petition offices compute
+  it (docs/domain.md, "Rates").
 - **overdue**: of the due ones, those not replied by their deadline: replied late, or still not
   replied at ``now``. So ``due == replied_on_time + overdue`` always.
 - **rated / satisfied / basically_satisfied / unsatisfied**: of the received ones, those the citizen
   rated by ``now`` (``rated_at <= now``). ``satisfaction_rate = (satisfied + basically_satisfied) /
-  rated`` (NOTES.md).
+  rated`` (docs/domain.md, "Rates").
 
 Every rate is ``None`` when its denominator is 0 (no data is not 0%).
 

@@ -128,21 +128,20 @@ class HotIssue:
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
-    import logging
+def _tokenizer():  # type: ignore[no-untyped-def]
+    """rjieba (jieba-rs): the same words as ``jieba.lcut(HMM=False)`` on every title and body of the
+    real messages tried, about ten times faster, its dictionary loaded in 0.1 s instead of 0.9 s and
+    some 45 MB smaller in memory."""
+    import rjieba
 
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
+    return rjieba
 
 
 @lru_cache(maxsize=32768)
 def title_terms(title: str) -> tuple[str, ...]:
     """The title's words that can say what the matter is (jieba dictionary words, no stopwords, at
     least two characters, at least one Chinese character), in order, repeats kept."""
-    words = _jieba().lcut(title or "", HMM=False)
+    words = _tokenizer().cut(title or "", hmm=False)
     return tuple(w for w in words if len(w) >= 2 and w not in STOPWORDS and _HAN.search(w))
 
 

@@ -556,7 +556,7 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
     from bot.app_context import AppContext
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiohttp.access", "jieba"):
+    for noisy in ("httpx", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     config = load_config(config_path)
     services = None

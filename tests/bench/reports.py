@@ -18,7 +18,7 @@ open (overdue); 40% of replies rated; 0.6% sensitive; likes skewed. About 19,000
 Memory is measured two ways, in a child process that only opens the database and builds:
 the **ru_maxrss delta** of the first (*cold*) build — growth of the process's peak resident size
 over its size after start-up, so C allocations count too (numpy, scipy, SQLite's page cache,
-matplotlib, jieba's dictionary loaded on first use) — and the **tracemalloc peak** of a *warm*
+matplotlib and the font loaded on first use) — and the **tracemalloc peak** of a *warm*
 build (Python and numpy allocations of one report in a long-running service, after its first).
 Wall and CPU seconds are given for both; CPU seconds say what the build costs when other work
 shares the machine's two cores.
@@ -297,7 +297,7 @@ def bench_reports(n: int = 1_000_000, url: str | None = None, *, reuse: bool = F
                 note += f", {r['hot_issues']} hot issues"
             rows.append({"name": f"{label} (cold process)", "seconds": r["cold_s"], "cpu_seconds": r["cold_cpu_s"],
                          "peak_mb": None, "rss_delta_mb": r["rss_delta_mb"],
-                         "note": note + "; a one-shot `liuyan digest`: imports, font and jieba dictionary loaded"})
+                         "note": note + "; a one-shot `liuyan digest`: imports, font and word dictionary loaded"})
             rows.append({"name": f"{label} (warm)", "seconds": r["warm_s"], "cpu_seconds": r["warm_cpu_s"],
                          "peak_mb": r["tracemalloc_peak_mb"], "rss_delta_mb": None,
                          "note": f"summary {r['text_chars']} chars, HTML {r['html_kb']:.0f} KB"})
