@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 from bot.config import Config
 from bot.render import Renderer
 from bot.workflow import Workflow
-from storage.db import Database
+from storage.db import Database, open_database
 
 T = TypeVar("T")
 
@@ -36,8 +36,11 @@ class AppContext:
     def create(cls, config: Config, *, db: Database | None = None,
                clock: Callable[[], datetime] = wall_clock) -> "AppContext":
         """Open the database, create or upgrade the schema, mirror the roster."""
-        database = db or Database(config.database.url)
-        database.create_schema()
+        if db is None:
+            database = open_database(config.database.url)
+        else:
+            database = db
+            database.create_schema()
         renderer = Renderer(config.language, config.schedule.tz)
         workflow = Workflow(config, renderer)
         database.call(workflow.sync_roster)

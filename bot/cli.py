@@ -13,7 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-from bot.config import ConfigError, format_error, load_config
+from bot.config import Config, ConfigError, format_error, load_config
+from bot.logs import setup_logging
+from storage.db import DatabaseStartError
+
+PLACEHOLDER_TOKENS = frozenset({"", "change-me"})
 
 EXIT_CONFIG = 2
 EXIT_USAGE = 2
@@ -36,6 +40,8 @@ def _parse_now(value: str | None, tz) -> datetime | None:  # type: ignore[no-unt
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liuyan", description="网民留言办理机器人 · citizens' messages bot")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    parser.add_argument("--log-format", choices=["text", "json"], default="text",
+                        help="log lines as text (default) or one JSON object a line, for a log collector")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="the service: bot + intake API + scheduler")
@@ -65,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=None,
                       help="stop after this many seconds (default: run until Ctrl-C)")
 
+    doctor = sub.add_parser("doctor", help="check config, database, Telegram token, chats, calendar, API port")
+    doctor.add_argument("--config", required=True)
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("--config", required=True)
@@ -73,17 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "apscheduler", "aiohttp.access", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(verbose=args.verbose, json_lines=args.log_format == "json")
     try:
         if args.command == "demo":
             from bot.demo.runner import run_demo
 
             return asyncio.run(run_demo(port=args.port, folder=Path(args.dir), speed=args.speed,
                                         duration=args.duration))
+        if args.command == "doctor":
+            return _doctor(args.config)
         config = load_config(args.config)
+        if args.command == "run":
+            refuse_placeholder_secrets(config)
     except ConfigError as err:
         print(format_error(err), file=sys.stderr)
         return EXIT_CONFIG
@@ -93,13 +103,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, config)
     except KeyboardInterrupt:
         return 0
+    except DatabaseStartError as err:
+        print(err.line, file=sys.stderr)
+        return err.exit_status
     except Exception as exc:  # noqa: BLE001 - one clear line for the operator, the trace in the log
         logging.getLogger("liuyan").debug("failed", exc_info=True)
         print(f"liuyan: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_RUNTIME
 
 
-def _dispatch(args: argparse.Namespace, config) -> int:  # type: ignore[no-untyped-def]
+def refuse_placeholder_secrets(config: Config) -> None:
+    """The service will not start with the intake API guarded by an empty or example token."""
+    if config.api.token.strip().lower() in PLACEHOLDER_TOKENS:
+        raise ConfigError("api.token", "is a placeholder; set a long random string here or in LIUYAN_API_TOKEN "
+                                       "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+
+
+def _doctor(path: str) -> int:
+    from bot.doctor import render_lines, run_checks
+    from bot.render import Renderer
+
+    try:
+        config = load_config(path)
+    except ConfigError as err:
+        print(f"fail config: {format_error(err)}")
+        return EXIT_RUNTIME
+    renderer = Renderer(config.language, config.schedule.tz)
+    units = len(getattr(config, "units", ()))
+    print(f"ok   config: " + renderer.text("doctor.config_ok_plain", path=path, regions=len(config.regions),
+                                           units=units, officers=len(config.officers)))
+    today = datetime.now(config.schedule.tz).date()
+    checks = asyncio.run(run_checks(config, today))
+    for line in render_lines(checks, renderer):
+        print(line)
+    return EXIT_RUNTIME if any(c.status == "fail" for c in checks) else 0
+
+
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
     from bot.app_context import AppContext
 
     if args.command == "db":

@@ -174,6 +174,58 @@ def _sqlite_write_lock(path: str | None) -> WriteLock:
         return lock
 
 
+class DatabaseStartError(Exception):
+    """The database cannot be opened or brought to the current schema at start-up.
+
+    ``transient`` when the server does not answer (it may be starting: a supervisor should retry);
+    otherwise the URL, credentials, file or schema are wrong and retrying cannot help.
+    ``line`` is the one line an operator reads; it names the config key and the fix.
+    """
+
+    def __init__(self, url: str, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.transient = reason, transient
+        where = _hide_password(url)
+        fix = ("is the database server running and reachable?" if transient
+               else "check the URL, the user's rights and that the database exists")
+        self.line = f"database error: database.url ({where}): {reason} — {fix}"
+        self.exit_status = 1 if transient else 2
+
+
+def _hide_password(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is shown without anything after '@'
+        return url.rsplit("@", 1)[-1]
+
+
+def open_database(url: str) -> "Database":
+    """A :class:`Database` with its schema created or upgraded, or :class:`DatabaseStartError`."""
+    try:
+        db = Database(url)
+    except Exception as exc:  # noqa: BLE001 - an unknown driver, a malformed URL
+        raise DatabaseStartError(url, _reason(exc), transient=False) from exc
+    try:
+        db.create_schema()
+    except (OperationalError, DBAPIError) as exc:
+        db.dispose()
+        raise DatabaseStartError(url, _reason(exc), transient=_is_unreachable(exc)) from exc
+    return db
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (str(orig or exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _is_unreachable(exc: DBAPIError) -> bool:
+    msg = str(exc.orig or exc).lower()
+    return any(n in msg for n in ("connection refused", "timeout expired", "timed out", "no route to host",
+                                  "the database system is starting up", "could not translate host name"))
+
+
 class Database:
     """One engine, sessions per unit of work, and ``await db.run(fn, ...)`` for the event loop."""
 

@@ -112,3 +112,46 @@ def test_python_dash_m_bot_shows_usage() -> None:
     assert result.returncode == 0
     for command in ("run", "sweep", "digest", "demo"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("token", ["", "change-me", "CHANGE-ME", "  Change-Me "])
+def test_run_refuses_a_placeholder_api_token(tmp_path: Path, capsys: pytest.CaptureFixture[str], token: str) -> None:
+    path = write(tmp_path, GOOD.replace('token = "t"', f'token = "{token}"'))
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("config error: api.token: ")
+    assert not (tmp_path / "x.db").exists()  # refused before anything was opened
+
+
+def test_the_environment_replaces_a_placeholder_api_token(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIUYAN_API_TOKEN", "a-real-long-random-token")
+    # past the token check, the service stops at the next thing that is wrong: a database that is not there
+    path = write(tmp_path, GOOD.replace('token = "t"', 'token = "change-me"').replace(
+        f"sqlite:///{{db}}", f"sqlite:///{tmp_path}/missing-folder/x.db"))
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "api.token" not in err and err.startswith("database error: database.url")
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_naming_database_url(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD.replace("sqlite:///{db}", f"sqlite:///{tmp_path}/missing-folder/x.db"))
+    assert main(["sweep", "--config", str(path), "--no-send"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("database error: database.url (sqlite:///") and "unable to open database file" in err
+
+
+def test_a_database_server_that_does_not_answer_exits_1_so_a_supervisor_retries(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = write(tmp_path, GOOD.replace("sqlite:///{db}", f"postgresql://liuyan:secret@127.0.0.1:{port}/liuyan"))
+    assert main(["sweep", "--config", str(path), "--no-send"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("database error: database.url")
+    assert "secret" not in err and "Connection refused" in err

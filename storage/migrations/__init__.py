@@ -78,6 +78,13 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision this code ships: a database at one of them is upgraded on the next start."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions())
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -133,4 +140,4 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return True
 
 
-__all__ = ["upgrade", "load_models", "alembic_config", "head_revision", "current_revision"]
+__all__ = ["upgrade", "load_models", "alembic_config", "head_revision", "current_revision", "known_revisions"]
