@@ -20,7 +20,13 @@ from typing import Any, BinaryIO
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from bot.platform.columns import ColumnError, field_of, has_body, normalise_header, resolve
+from bot.platform.columns import (
+    ColumnError,
+    field_of,
+    has_body,
+    normalise_header,
+    resolve,
+)
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -200,7 +206,7 @@ def _csv_records(reader: Iterator[list[str]], name: str, fh: Any) -> Iterator[li
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
     number = 0
     try:
-        for number, record in enumerate(reader, start=1):  # noqa: B007 - kept for the error below
+        for number, record in enumerate(reader, start=1):
             yield record
     except csv.Error as exc:
         raise UnreadableFile(f"row {number + 1}: malformed CSV ({exc})") from exc

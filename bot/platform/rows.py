@@ -111,10 +111,10 @@ def cell_time(value: Any, field: str, tz: ZoneInfo) -> str | None:
         return None
     match = _LOCAL_TIME.fullmatch(text)
     if match:
-        parts = [int(p) if p else 0 for p in match.groups()[:6]]
+        year, month, day, hour, minute, second = (int(p) if p else 0 for p in match.groups()[:6])
         micro = int((match.group(7) or "0").ljust(6, "0"))
         try:
-            return datetime(*parts, micro).isoformat()
+            return datetime(year, month, day, hour, minute, second, micro).isoformat()
         except ValueError as exc:
             raise _Invalid(field, f"not a valid time: {text[:40]!r} ({exc})") from exc
     return text  # ISO 8601 (with or without offset): the API's parser judges it
