@@ -19,15 +19,21 @@ RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
 
 
 class ValidationError(ValueError):
-    pass
+    """The message names the field; ``field`` and ``reason`` hold its two parts so another front end
+    (a spreadsheet import) can name the field its own way with the same reason."""
+
+    def __init__(self, message: str, *, field: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason or message
 
 
 def _fail(where: str, message: str) -> ValidationError:
-    return ValidationError(f"{where}: {message}" if where else message)
+    return ValidationError(f"{where}: {message}" if where else message, field=where, reason=message)
 
 
-def _text(obj: dict[str, Any], key: str, where: str, *, required: bool = False,
-          limit: int = MAX_SHORT_CHARS) -> str | None:
+def parse_text(obj: dict[str, Any], key: str, where: str, *, required: bool = False,
+               limit: int = MAX_SHORT_CHARS) -> str | None:
     value = obj.get(key)
     if value is None:
         if required:
@@ -88,31 +94,37 @@ def parse_time(value: Any, where: str, tz: ZoneInfo) -> datetime | None:
     return parsed
 
 
+def parse_count(obj: dict[str, Any], key: str, where: str) -> int:
+    """A vote count such as ``likes``: a whole number, absent or null meaning 0."""
+    value = obj.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and (not math.isfinite(value) or not value.is_integer())):
+        raise _fail(f"{where}{key}", "must be a whole number")
+    count = int(value)
+    if not 0 <= count <= 2**31 - 1:
+        raise _fail(f"{where}{key}", "out of range")
+    return count
+
+
 def parse_message(obj: Any, where: str, tz: ZoneInfo) -> Incoming:
     if not isinstance(obj, dict):
         raise _fail(where.rstrip("."), f"must be an object, not {_json_type(obj)}")
-    external_id = _text(obj, "external_id", where, required=True, limit=MAX_SHORT_CHARS)
-    body = _text(obj, "body", where, required=True, limit=MAX_BODY_CHARS)
-    likes = obj.get("likes", 0)
-    if likes is None:
-        likes = 0
-    if isinstance(likes, bool) or not isinstance(likes, (int, float)) or (
-            isinstance(likes, float) and (not math.isfinite(likes) or not likes.is_integer())):
-        raise _fail(f"{where}likes", "must be a whole number")
-    likes = int(likes)
-    if not 0 <= likes <= 2**31 - 1:
-        raise _fail(f"{where}likes", "out of range")
-    region = _text(obj, "region", where, limit=MAX_SHORT_CHARS)
+    external_id = parse_text(obj, "external_id", where, required=True, limit=MAX_SHORT_CHARS)
+    body = parse_text(obj, "body", where, required=True, limit=MAX_BODY_CHARS)
+    likes = parse_count(obj, "likes", where)
+    region = parse_text(obj, "region", where, limit=MAX_SHORT_CHARS)
     return Incoming(
         external_id=(external_id or "").strip(),
         body=body or "",
-        title=(_text(obj, "title", where, limit=MAX_TITLE_CHARS) or "").strip(),
+        title=(parse_text(obj, "title", where, limit=MAX_TITLE_CHARS) or "").strip(),
         region=region.strip() if region and region.strip() else None,
-        author=_text(obj, "author", where),
-        category=_text(obj, "category", where),
-        kind=_text(obj, "kind", where),
+        author=parse_text(obj, "author", where),
+        category=parse_text(obj, "category", where),
+        kind=parse_text(obj, "kind", where),
         received_at=parse_time(obj.get("received_at"), f"{where}received_at", tz),
-        url=_text(obj, "url", where, limit=MAX_URL_CHARS),
+        url=parse_text(obj, "url", where, limit=MAX_URL_CHARS),
         likes=likes,
     )
 
@@ -138,5 +150,5 @@ def parse_rating(data: Any) -> tuple[str, str | None]:
         raise _fail("rating", "required")
     if not isinstance(rating, str) or rating not in RATINGS:
         raise _fail("rating", f"must be one of {', '.join(RATINGS)}")
-    comment = _text(data, "comment", "", limit=MAX_COMMENT_CHARS)
+    comment = parse_text(data, "comment", "", limit=MAX_COMMENT_CHARS)
     return rating, comment
