@@ -1,0 +1,107 @@
+"""The changes feed: which items changed after a cursor, so a crawler can post replies back.
+
+A change is a row of the event log. The trap of every "since" feed is a cursor on an id or a time:
+two transactions take ids 10 and 11, 11 commits first, a poller reads up to 11 and never sees 10.
+
+- On PostgreSQL every event row carries the id of the transaction that wrote it (``txid``, filled in
+  by the server: ``DEFAULT txid_current()``). The feed serves only events of transactions older than
+  the oldest one still running (``txid_snapshot_xmin``), in (txid, id) order. A transaction running
+  now has a txid at or above that horizon, and so does every later one, so an event not yet served
+  always sorts after the cursor: nothing is skipped, whatever order transactions commit in. The cost
+  is a lag of as long as the longest transaction running at the time of the poll.
+- On SQLite writers take turns (one write transaction at a time), so events commit in id order and
+  the id alone is a safe cursor; ``txid`` stays NULL and counts as 0.
+
+The cursor is opaque to clients: ``"<txid>.<event id>"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, literal, select, tuple_
+from sqlmodel import Session
+
+from storage.models import Event, Item
+
+_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+_MAX = 2**63 - 1
+SCAN_CHUNK = 4000  # events read per query while a page fills
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A position in the feed: after the event ``event_id`` of transaction ``txid``."""
+
+    txid: int = 0
+    event_id: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.txid}.{self.event_id}"
+
+
+START = Cursor()
+
+
+def parse_cursor(text: str | None) -> Cursor:
+    """The cursor a client sent back, or :data:`START` when absent; ValueError when malformed."""
+    if text is None or text == "":
+        return START
+    match = _CURSOR.match(text)
+    if match is None:
+        raise ValueError(f"not a cursor of this feed: {text!r}")
+    txid, event_id = int(match[1]), int(match[2])
+    if txid > _MAX or event_id > _MAX:
+        raise ValueError(f"not a cursor of this feed: {text!r}")
+    return Cursor(txid, event_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Items in the order of their oldest change in the page, and where the next poll starts."""
+
+    items: list[Item]
+    next: Cursor
+
+
+def changes_page(session: Session, after: Cursor, limit: int, status: str | None = None) -> Page:
+    """Up to ``limit`` items with a change after ``after`` (only those now in ``status``, if given).
+
+    Events of items already on the page, or of items the status filter leaves out, are passed over
+    and the cursor moves past them; the page stops before the first event of one item too many.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        columns = (Event.txid, Event.id)
+        horizon = Event.txid < func.txid_snapshot_xmin(func.txid_current_snapshot())
+    else:
+        columns = (literal(0), Event.id)
+        horizon = literal(True)
+    chosen: dict[int, None] = {}
+    cursor = after
+    while True:
+        position = (tuple_(Event.txid, Event.id) > tuple_(literal(cursor.txid), literal(cursor.event_id))
+                    if postgres else Event.id > cursor.event_id)
+        stmt = (select(*columns, Event.item_id, Item.status)
+                .join(Item, Item.id == Event.item_id)
+                .where(position, horizon)
+                .order_by(*(columns if postgres else (Event.id,))).limit(SCAN_CHUNK))
+        rows: Sequence = session.execute(stmt).all()
+        for row_txid, event_id, item_id, item_status in rows:
+            wanted = item_id not in chosen and (status is None or item_status == status)
+            if wanted and len(chosen) >= limit:
+                return Page(_load(session, list(chosen)), cursor)
+            if wanted:
+                chosen[item_id] = None
+            cursor = Cursor(int(row_txid or 0), int(event_id))
+        if len(rows) < SCAN_CHUNK:
+            return Page(_load(session, list(chosen)), cursor)
+
+
+def _load(session: Session, ids: list[int]) -> list[Item]:
+    if not ids:
+        return []
+    by_id = {item.id: item for item in session.execute(select(Item).where(Item.id.in_(ids))).scalars()}  # type: ignore[union-attr]
+    return [by_id[i] for i in ids if i in by_id]
