@@ -74,6 +74,8 @@ MEMBER_PERMISSIONS: dict[str, bool] = {
     "can_invite_users": True,
     "can_pin_messages": False,
     "can_manage_topics": False,
+    "can_edit_tag": False,
+    "can_react_to_messages": True,
 }
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 

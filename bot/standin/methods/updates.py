@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -169,7 +170,12 @@ async def deliver_webhooks(api: BotApiStandin) -> None:
                 hook.last_error_date = int(api.wall_clock())
                 hook.last_error_message = error
                 api._notify()
-                await api._wait_until(lambda hook=hook: api._closing or api._webhook is not hook, api.webhook_retry_delay)
+                await api._wait_until(_hook_changed(api, hook), api.webhook_retry_delay)
+
+
+def _hook_changed(api: BotApiStandin, hook: Webhook) -> Callable[[], bool]:
+    """True once the stand-in closes or the webhook is replaced (retry at once then)."""
+    return lambda: api._closing or api._webhook is not hook
 
 
 METHODS = {
