@@ -110,6 +110,8 @@ class BotApiStandin(People):
         self.webhook_retry_delay = webhook_retry_delay
         self.limiter = RateLimiter(clock, per_chat=group_rate, overall=global_rate)
         self.faults = Faults()
+        #: Answer the next calls of a method with an error (see :meth:`Faults.fail_next`).
+        self.fail_next = self.faults.fail_next
 
         self.request_log: list[RequestRecord] = []
         self.webhook_log: list[dict[str, Any]] = []
@@ -228,20 +230,6 @@ class BotApiStandin(People):
         return json_response({"ok": True, "result": result})
 
     # ------------------------------------------------------------------ faults (see bot.standin.faults)
-
-    def fail_next(
-        self,
-        method: str,
-        status: int,
-        times: int | None = 1,
-        description: str | None = None,
-        retry_after: int | None = None,
-        chat_id: int | str | None = None,
-        parameters: dict[str, Any] | None = None,
-    ) -> Fault:
-        """Answer the next ``times`` calls of ``method`` ("*" for any) with an error; see
-        :meth:`bot.standin.faults.Faults.fail_next`."""
-        return self.faults.fail_next(method, status, times, description, retry_after, chat_id, parameters)
 
     def clear_faults(self) -> None:
         """Drop all pending ``fail_next`` and ``hang`` injections and bring the server up."""
