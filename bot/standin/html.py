@@ -24,13 +24,13 @@ import unicodedata
 from typing import Any
 
 __all__ = [
-    "EntityParseError",
     "SUPPORTED_TAGS",
-    "parse_html",
-    "utf16_len",
+    "EntityParseError",
     "find_auto_entities",
-    "sort_entities",
     "finish_text",
+    "parse_html",
+    "sort_entities",
+    "utf16_len",
 ]
 
 #: Tag names Telegram accepts in HTML parse mode (``span`` only with ``class="tg-spoiler"``).

@@ -4,7 +4,7 @@ Telegram documents "no more than 20 messages per minute in the same group" and "
 per second" overall. The stand-in enforces them as *strict* sliding windows ("at most N in any
 window of W seconds"), which is stricter than a leaky bucket that allows a burst and then drips:
 a client that passes here passes on Telegram, and the 429s it gets show where its own pacing is
-wrong (see NOTES.md on PTB's ``AIORateLimiter``).
+wrong (PTB's ``AIORateLimiter``, a leaky bucket, is one such client).
 
 Time comes from an injected callable so tests can move a fake clock instead of sleeping.
 """
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
-from typing import Hashable
+from collections.abc import Callable, Hashable
 
-__all__ = ["SlidingWindow", "RateLimiter", "retry_after_seconds"]
+__all__ = ["FakeClock", "RateLimiter", "SlidingWindow", "retry_after_seconds"]
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -102,3 +101,16 @@ class RateLimiter:
         """Forget all past events (e.g. between phases of a benchmark)."""
         self._chats.clear()
         self._global = SlidingWindow(*self.overall)
+
+
+class FakeClock:
+    """A monotonic clock for tests: ``clock()`` returns ``now``; ``advance`` moves it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "BOT_ID",
-    "BOT_USERNAME",
     "BOT_FIRST_NAME",
+    "BOT_ID",
     "BOT_USER",
+    "BOT_USERNAME",
+    "BotMembership",
+    "CallbackRecord",
     "ChatInfo",
+    "ForumTopic",
+    "RequestRecord",
+    "SentRecord",
     "StoredFile",
     "StoredMessage",
-    "SentRecord",
-    "RequestRecord",
-    "CallbackRecord",
     "image_size",
 ]
 
@@ -34,6 +36,124 @@ BOT_USER: dict[str, Any] = {
     "first_name": BOT_FIRST_NAME,
     "username": BOT_USERNAME,
 }
+
+
+#: Rights of a bot an office made administrator with everything a liaison group needs. Telegram's
+#: ``ChatMemberAdministrator`` fields; ``can_post_messages``/``can_edit_messages`` only in channels.
+ADMIN_RIGHTS: dict[str, bool] = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_post_messages": True,
+    "can_edit_messages": True,
+    "can_pin_messages": True,
+    "can_manage_topics": True,
+}
+#: ``ChatMemberRestricted`` fields, all allowed; a restricted bot is given this with some set False.
+MEMBER_PERMISSIONS: dict[str, bool] = {
+    "can_send_messages": True,
+    "can_send_audios": True,
+    "can_send_documents": True,
+    "can_send_photos": True,
+    "can_send_videos": True,
+    "can_send_video_notes": True,
+    "can_send_voice_notes": True,
+    "can_send_polls": True,
+    "can_send_other_messages": True,
+    "can_add_web_page_previews": True,
+    "can_change_info": False,
+    "can_invite_users": True,
+    "can_pin_messages": False,
+    "can_manage_topics": False,
+    "can_edit_tag": False,
+    "can_react_to_messages": True,
+}
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
+
+
+@dataclass
+class BotMembership:
+    """The bot's own place in a chat: what ``getChatMember(chat, bot)`` answers.
+
+    ``rights`` holds the boolean fields of Telegram's ``ChatMember`` for the status (missing ones
+    default from :data:`ADMIN_RIGHTS` or :data:`MEMBER_PERMISSIONS`). A member that is not restricted
+    may send anything but may not pin or manage topics, as in a group with default permissions.
+    """
+
+    status: str = "administrator"
+    rights: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        """In the chat at all (left and kicked bots are not)."""
+        return self.status not in ("left", "kicked")
+
+    def can(self, right: str) -> bool:
+        """Whether the bot holds ``right`` (a ``ChatMember`` field) in this chat."""
+        if self.status == "creator":
+            return True
+        if self.status == "administrator":
+            if right.startswith("can_send_") or right in ("can_add_web_page_previews",):
+                return True
+            return bool({**ADMIN_RIGHTS, **self.rights}.get(right, False))
+        if self.status == "member":
+            return bool(MEMBER_PERMISSIONS.get(right, False))
+        if self.status == "restricted":
+            return bool({**MEMBER_PERMISSIONS, **self.rights}.get(right, False))
+        return False
+
+    def to_api(self, chat_type: str) -> dict[str, Any]:
+        """The ``ChatMember`` object for the bot, shaped by status as Telegram shapes it."""
+        data: dict[str, Any] = {"status": self.status, "user": dict(BOT_USER)}
+        if self.status == "administrator":
+            rights = {**ADMIN_RIGHTS, **self.rights}
+            if chat_type != "channel":
+                rights.pop("can_post_messages", None)
+                rights.pop("can_edit_messages", None)
+            if chat_type != "supergroup":
+                rights.pop("can_manage_topics", None)
+            data.update(rights)
+        elif self.status == "restricted":
+            data.update({"is_member": True, "until_date": 0, **MEMBER_PERMISSIONS, **self.rights})
+        elif self.status == "kicked":
+            data["until_date"] = 0
+        return data
+
+
+@dataclass(eq=False)
+class ForumTopic:
+    """A topic of a forum supergroup; its id is the id of its ``forum_topic_created`` message."""
+
+    message_thread_id: int
+    name: str
+    icon_color: int = 7322096
+    icon_custom_emoji_id: str | None = None
+    created_by_bot: bool = False
+    closed: bool = False
+    deleted: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``ForumTopic`` object createForumTopic returns."""
+        data: dict[str, Any] = {
+            "message_thread_id": self.message_thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
+        if self.icon_custom_emoji_id:
+            data["icon_custom_emoji_id"] = self.icon_custom_emoji_id
+        return data
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**self.to_api(), "closed": self.closed, "deleted": self.deleted}
 
 
 def chat_type_for_id(chat_id: int) -> str:
@@ -62,7 +182,16 @@ class ChatInfo:
     next_message_id: int = 1
     migrated_to: int | None = None
     migrated_from: int | None = None
-    kicked: bool = False
+    is_forum: bool = False
+    topics: dict[int, ForumTopic] = field(default_factory=dict, repr=False)
+    bot: BotMembership = field(default_factory=BotMembership)
+    #: What the bot was before a kick, so bringing it back restores it.
+    bot_before_kick: BotMembership | None = field(default=None, repr=False)
+
+    @property
+    def kicked(self) -> bool:
+        """The bot was removed (kicked) from this chat; every call about it answers 403."""
+        return self.bot.status == "kicked"
 
     @property
     def is_group(self) -> bool:
@@ -80,7 +209,19 @@ class ChatInfo:
             data["title"] = self.title or str(self.id)
         if self.username:
             data["username"] = self.username
+        if self.is_forum:
+            data["is_forum"] = True
         return data
+
+    def live_topic(self, thread_id: int) -> ForumTopic | None:
+        """The topic with this id unless it was deleted (or never existed)."""
+        topic = self.topics.get(thread_id)
+        return None if topic is None or topic.deleted else topic
+
+    def absent_description(self) -> str:
+        """What Telegram answers a bot that has left a group (or was never added)."""
+        kind = {"supergroup": "supergroup chat", "channel": "channel chat"}.get(self.type, "group chat")
+        return f"Forbidden: bot is not a member of the {kind}"
 
     def kicked_description(self) -> str:
         """Telegram's wording differs by chat type; bots match on it, so keep it exact."""
@@ -140,8 +281,11 @@ class StoredMessage:
     file: StoredFile | None = None
     deleted: bool = False
     service: dict[str, Any] | None = None
+    #: The forum topic the message is in (None: not in a forum, or in its General topic).
+    thread_id: int | None = None
     chat: ChatInfo | None = field(default=None, repr=False)
     reply_to: StoredMessage | None = field(default=None, repr=False)
+    pinned: bool = False
 
     # --- conveniences for tests -------------------------------------------------------------
 
@@ -189,10 +333,15 @@ class StoredMessage:
         """The ``Message`` object the Bot API returns for this message."""
         chat = self.chat.to_api() if self.chat else {"id": self.chat_id, "type": chat_type_for_id(self.chat_id)}
         data: dict[str, Any] = {"message_id": self.message_id, "from": dict(self.sender), "chat": chat, "date": self.date}
-        if self.chat is not None and self.chat.type == "supergroup" and not self.from_bot:
+        if self.thread_id is not None:
+            data["message_thread_id"] = self.thread_id
+            data["is_topic_message"] = True
+        elif self.chat is not None and self.chat.type == "supergroup" and not self.from_bot:
             data["is_topic_message"] = False
-        if with_reply and self.reply_to is not None and not self.reply_to.deleted:
-            data["reply_to_message"] = self.reply_to.to_api(with_reply=False)
+        if with_reply:
+            reply = self.reply_target_shown()
+            if reply is not None:
+                data["reply_to_message"] = reply.to_api(with_reply=False)
         if self.edit_date is not None:
             data["edit_date"] = self.edit_date
         if self.kind == "text":
@@ -229,6 +378,17 @@ class StoredMessage:
             data["reply_markup"] = self.reply_markup
         return data
 
+    def reply_target_shown(self) -> StoredMessage | None:
+        """What ``reply_to_message`` shows: the message replied to, else - inside a forum topic - the
+        topic's creation message, as Telegram sets it on every topic message that replies to nothing."""
+        if self.reply_to is not None:
+            return None if self.reply_to.deleted else self.reply_to
+        if self.thread_id is not None and self.chat is not None and self.thread_id != self.message_id:
+            root = self.chat.messages.get(self.thread_id)
+            if root is not None and not root.deleted:
+                return root
+        return None
+
     def snapshot(self) -> dict[str, Any]:
         """JSON-able view for the demo's web chat page (no file bytes)."""
         sender = self.sender
@@ -255,6 +415,8 @@ class StoredMessage:
             "deleted": self.deleted,
             "file": None,
             "service": dict(self.service) if self.service else None,
+            "message_thread_id": self.thread_id,
+            "pinned": self.pinned,
         }
         if self.file is not None:
             snap["file"] = {
