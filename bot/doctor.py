@@ -23,7 +23,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config
 from bot.render import Renderer
-from bot.rules.calendar_check import unknown_years
+from bot.rules.workdays import unknown_days
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
 
@@ -73,7 +73,7 @@ def check_database(config: Config) -> list[Check]:
 
 def check_calendar(config: Config, today: date) -> list[Check]:
     """Every day of the next 30 is one the installed calendar package or ``[calendar]`` knows."""
-    years = unknown_years(today, CALENDAR_HORIZON_DAYS, config.calendar)
+    years = sorted({day.year for day in unknown_days(today, CALENDAR_HORIZON_DAYS, config.calendar)})
     if years:
         return [_line("fail", "calendar", "doctor.calendar_unknown_plain",
                       years=", ".join(str(y) for y in years), days=CALENDAR_HORIZON_DAYS)]
@@ -176,7 +176,7 @@ async def _our_healthz(host: str, port: int) -> bool:
             body = json.loads(await response.text())
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return False
-    return isinstance(body, dict) and "database" in body
+    return isinstance(body, dict) and body.get("status") in ("ok", "database unreachable")
 
 
 def check_aliases(config: Config) -> list[Check]:
