@@ -15,6 +15,8 @@ from bot.rules.states import Refusal
 from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow import intake as intake_step
+from bot.workflow.buttons import BUTTONS, press
+from bot.workflow.deadlines import request_extension
 from bot.workflow.answers import refusal_text
 from bot.workflow.claims import claim, reply
 from bot.workflow.reading import show
@@ -204,3 +206,20 @@ def test_hostile_text_is_escaped_and_long_text_shortened_with_marker(s: AppConte
 
     assert visible_length(text) <= 4096
     assert f"/show {item.id}" in text  # the visible marker says how to read the rest
+
+
+def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppContext) -> None:
+    """A card, a sensitive alert and an extension request carry buttons; each action is in the
+    table of buttons, the table has no action nothing carries, and anything else is a stale button."""
+    (item, _), _ = intake(s, Incoming("buttons", "今晚有人在兰州市政府门口聚集，扬言要跳楼，情况紧急。",
+                                      region=LANZHOU),
+                          Incoming("unclaimed", "七里河区路灯不亮", region=LANZHOU))
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(request_extension, s.workflow, item.id, actor(ZHANG), 2, "需要现场核实", NOW)
+    carried = {button["callback_data"].partition(":")[0]
+               for row in outbox(s) for line in json.loads(row.payload).get("buttons") or []
+               for button in line}
+    assert carried == set(BUTTONS)
+    with pytest.raises(Refusal) as stale:
+        s.db.call(press, s.workflow, "delete", item.id, actor(ZHAO, DESK_CHAT), DESK_CHAT, 1, NOW)
+    assert stale.value.code == "stale_button"

@@ -24,11 +24,11 @@ def sync_roster(session: Session, wf: WorkflowContext) -> None:
         else:
             row.name, row.chat_id, row.aliases = r.name, chat_id, json_list(r.aliases)
     for o in wf.config.officers:
-        row = session.get(Officer, o.user_id)
-        if row is None:
+        officer = session.get(Officer, o.user_id)
+        if officer is None:
             session.add(Officer(user_id=o.user_id, name=o.name, region=o.region, role=o.role, language=o.language))
         else:
-            row.name, row.region, row.role, row.language = o.name, o.region, o.role, o.language
+            officer.name, officer.region, officer.role, officer.language = o.name, o.region, o.role, o.language
 
 
 def remember_private_chat(session: Session, user_id: int, chat_id: int | None) -> None:
