@@ -12,7 +12,8 @@ from typing import Any, Callable, TypeVar
 
 from bot.config import Config
 from bot.render import Renderer
-from bot.workflow import Workflow
+from bot.workflow import WorkflowContext
+from bot.workflow.roster import sync_roster
 from storage.db import Database, open_database
 
 T = TypeVar("T")
@@ -27,7 +28,7 @@ class AppContext:
     config: Config
     db: Database
     renderer: Renderer
-    workflow: Workflow
+    workflow: WorkflowContext  # the rules compiled from the config, passed to every workflow step
     clock: Callable[[], datetime] = wall_clock
     delivery: Any = None  # DeliveryWorker once started
     extras: dict[str, Any] = field(default_factory=dict)
@@ -42,8 +43,8 @@ class AppContext:
             database = db
             database.create_schema()
         renderer = Renderer(config.language, config.schedule.tz)
-        workflow = Workflow(config, renderer)
-        database.call(workflow.sync_roster)
+        workflow = WorkflowContext(config, renderer)
+        database.call(sync_roster, workflow)
         return cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
 
     def now(self) -> datetime:

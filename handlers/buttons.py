@@ -11,6 +11,8 @@ from telegram.ext import ContextTypes
 
 from bot.render import CALLBACK_ANSWER_LIMIT
 from bot.rules.states import Refusal
+from bot.workflow.answers import refusal_text
+from bot.workflow.buttons import BUTTONS, press
 from handlers.common import actor_of, services
 from storage.db import DatabaseUnavailable
 
@@ -26,13 +28,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, _, arg = (query.data or "").partition(":")
     message = query.message
     try:
-        if message is None or not (arg.isascii() and arg.isdigit()) or action not in s.workflow.buttons:
+        if message is None or not (arg.isascii() and arg.isdigit()) or action not in BUTTONS:
             raise Refusal("stale_button")
-        text = await s.act(s.workflow.press, action, int(arg), actor, message.chat.id,
+        text = await s.act(press, s.workflow, action, int(arg), actor, message.chat.id,
                            message.message_id, s.now())
         await _answer(query, text, alert=False)
     except Refusal as refusal:
-        await _answer(query, s.workflow.refusal_text(refusal, actor, plain=True), alert=True)
+        await _answer(query, refusal_text(s.workflow, refusal, actor, plain=True), alert=True)
     except DatabaseUnavailable:
         await _answer(query, s.renderer.text("misc.db_down_plain", s.workflow.lang_for(actor)), alert=True)
 

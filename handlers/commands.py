@@ -6,7 +6,10 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.app_context import AppContext
-from bot.workflow import Actor
+from bot.workflow import Actor, claims, reading, routing, supervision
+from bot.workflow.answers import send_help
+from bot.workflow.cards import item_for_card
+from bot.workflow.roster import remember_private_chat
 from handlers.common import answer, command_rest, is_private, parse_number, run_step, split_number
 
 
@@ -15,15 +18,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     async def step(s: AppContext, actor: Actor) -> None:
         if is_private(update) and actor.user_id is not None:
-            await s.act(s.workflow.remember_private_chat, actor.user_id, actor.chat_id)
-        await s.act(s.workflow.help, actor, s.now(), welcome=True)
+            await s.act(remember_private_chat, actor.user_id, actor.chat_id)
+        await s.act(send_help, s.workflow, actor, s.now(), welcome=True)
 
     await run_step(update, context, step)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        await s.act(s.workflow.help, actor, s.now(), welcome=False)
+        await s.act(send_help, s.workflow, actor, s.now(), welcome=False)
 
     await run_step(update, context, step)
 
@@ -36,7 +39,7 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await answer(s, actor, "refuse.bad_number", value=first[:30])
             await answer(s, actor, "usage.claim")
             return
-        await s.act(s.workflow.claim, item_id, actor, s.now())
+        await s.act(claims.claim, s.workflow, item_id, actor, s.now())
 
     await run_step(update, context, step)
 
@@ -51,7 +54,7 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         replied_to = message.reply_to_message
         if item_id is None or not text.strip():
             if replied_to is not None and actor.chat_id is not None and rest.strip():
-                item_id = await s.act(s.workflow.item_for_card, actor.chat_id, replied_to.message_id)
+                item_id = await s.act(item_for_card, actor.chat_id, replied_to.message_id)
                 text = rest
             elif item_id is not None:
                 await answer(s, actor, "refuse.empty_reply")
@@ -61,7 +64,7 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 return
         else:
             text = rest.strip().split(maxsplit=1)[1]
-        await s.act(s.workflow.reply, item_id, actor, text, s.now())
+        await s.act(claims.reply, s.workflow, item_id, actor, text, s.now())
 
     await run_step(update, context, step)
 
@@ -74,7 +77,7 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await answer(s, actor, "refuse.bad_number", value=first[:30])
             await answer(s, actor, "usage.route")
             return
-        await s.act(s.workflow.route, item_id, actor, region_ref.strip(), s.now())
+        await s.act(routing.route, s.workflow, item_id, actor, region_ref.strip(), s.now())
 
     await run_step(update, context, step)
 
@@ -86,14 +89,14 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if item_id is None:
             await answer(s, actor, "usage.show")
             return
-        await s.act(s.workflow.show, item_id, actor, s.now(), private=is_private(update))
+        await s.act(reading.show, s.workflow, item_id, actor, s.now(), private=is_private(update))
 
     await run_step(update, context, step)
 
 
 async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        await s.act(s.workflow.mine, actor, s.now())
+        await s.act(reading.mine, s.workflow, actor, s.now())
 
     await run_step(update, context, step)
 
@@ -105,6 +108,6 @@ async def supervise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if item_id is None:
             await answer(s, actor, "usage.supervise")
             return
-        await s.act(s.workflow.supervise, item_id, actor, s.now())
+        await s.act(supervision.supervise, s.workflow, item_id, actor, s.now())
 
     await run_step(update, context, step)

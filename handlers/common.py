@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.rules.states import Refusal
 from bot.app_context import AppContext
 from bot.workflow import Actor
+from bot.workflow.answers import refuse, say
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ async def answer(s: AppContext, actor: Actor, key: str, **params: Any) -> None:
     lang = s.workflow.lang_for(actor)
     text = s.renderer.text(key, lang, **params)
     if actor.chat_id is not None:
-        await s.act(s.workflow.say, actor.chat_id, text, s.now(), reply_to=actor.message_id)
+        await s.act(say, actor.chat_id, text, s.now(), reply_to=actor.message_id)
 
 
 async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,
@@ -86,7 +87,7 @@ async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,
     try:
         await step(s, actor)
     except Refusal as refusal:
-        await s.act(s.workflow.refuse, actor, refusal, s.now())
+        await s.act(refuse, s.workflow, actor, refusal, s.now())
     except DatabaseUnavailable:
         log.warning("database unavailable while handling an update")
         if actor.chat_id is not None:

@@ -40,7 +40,7 @@ from bot.reports.delivery import already_queued, queue_report, render_report
 from storage.models import Item
 
 if TYPE_CHECKING:
-    from bot.workflow import Workflow
+    from bot.workflow import WorkflowContext
     from scheduler.sweep import SweepReport
 
 __all__ = ["build_and_queue_digest", "latest_due", "report_key", "sweep_reports"]
@@ -72,7 +72,7 @@ def _has_history(session: Session, period: Period) -> bool:
     return session.exec(select(Item.id).where(Item.received_at < period.end).limit(1)).first() is not None
 
 
-def sweep_reports(session: Session, workflow: "Workflow", now: datetime, report: "SweepReport") -> None:
+def sweep_reports(session: Session, workflow: "WorkflowContext", now: datetime, report: "SweepReport") -> None:
     """Queue the weekly roundup and the monthly report when due, each exactly once."""
     schedule = workflow.config.schedule
     for kind in (WEEKLY, MONTHLY):
@@ -86,7 +86,7 @@ def sweep_reports(session: Session, workflow: "Workflow", now: datetime, report:
             report.add(f"{kind}_report")
 
 
-def build_and_queue_digest(session: Session, workflow: "Workflow", period: str, now: datetime, send: bool) -> str:
+def build_and_queue_digest(session: Session, workflow: "WorkflowContext", period: str, now: datetime, send: bool) -> str:
     """``liuyan digest``: the report of the last whole week or month before ``now`` as HTML; with
     ``send`` also queued to the leaders' chat (see the module's docstring for the dedupe key)."""
     span = period_for(period, now, workflow.config.schedule.tz)

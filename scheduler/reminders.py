@@ -59,20 +59,21 @@ from bot.rules.deadlines import (
     parse_reminder_point,
     reminder_points,
 )
-from bot.rules.states import Status
-from bot.workflow.core import Actor
+from bot.rules.states import OPEN_STATUSES, Status
+from bot.workflow.context import Actor
 from bot.workflow.deadlines import (
     DEADLINE_EVENTS,
-    OPEN_STATUSES,
     describe_item,
     mentionable,
     responsible_supervisors,
 )
+from bot.workflow.items import log_events
+from bot.workflow.roster import region_chat
 from storage.models import Event, Item
 from storage.reminders import ReminderSent
 
 if TYPE_CHECKING:
-    from bot.workflow import Workflow
+    from bot.workflow import WorkflowContext
     from scheduler.sweep import SweepReport
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class Due:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def sweep_reminders(session: Session, workflow: "Workflow", now: datetime, report: "SweepReport") -> None:
+def sweep_reminders(session: Session, workflow: "WorkflowContext", now: datetime, report: "SweepReport") -> None:
     """Queue every reminder and overdue notice due at ``now`` that was not handled before."""
     wf = workflow
     cfg = wf.config
@@ -120,7 +121,7 @@ def sweep_reminders(session: Session, workflow: "Workflow", now: datetime, repor
     dues: list[Due] = []
     for clock in clocks:
         if clock.region not in region_chats:
-            region_chats[clock.region] = wf.region_chat(session, clock.region)
+            region_chats[clock.region] = region_chat(session, wf, clock.region)
         dues.extend(_due_for(wf, clock, now, keys.get(clock.id, set()), last_notice.get(clock.id),
                              changed.get(clock.id), routed.get(clock.id), region_chats[clock.region]))
     if not dues:
@@ -146,7 +147,7 @@ def _load_items(session: Session, ids: list[int], chunk: int = 500) -> dict[int,
     return items
 
 
-def _due_for(wf: "Workflow", item: Any, now: datetime, keys: set[str], last_notice: datetime | None,
+def _due_for(wf: "WorkflowContext", item: Any, now: datetime, keys: set[str], last_notice: datetime | None,
              changed_at: datetime | None, routed_at: datetime | None, item_chat: int) -> list[Due]:
     cfg = wf.config
     deadline = item.deadline
@@ -241,7 +242,7 @@ def _latest_events(session: Session, actions: tuple[str, ...], open_: list[str])
 # ---------------------------------------------------------------------------- one message per chat
 
 
-def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[Due], now: datetime,
+def _queue_batch(session: Session, wf: "WorkflowContext", chat_id: int, entries: list[Due], now: datetime,
                  report: "SweepReport") -> None:
     """One message for everything due in ``chat_id`` now, and a record of every (item, point)."""
     entries.sort(key=lambda d: (_SEVERITY[d.kind], d.item.deadline, d.item.id))
@@ -281,7 +282,7 @@ def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[D
                      deadline=due.item.deadline, due_at=due.due_at, sent_at=now)
                 for due in entries
             ])
-            wf._log_many(session, [
+            log_events(session, [
                 (due.item, "overdue", {"deadline": due.item.deadline, "holder": due.item.claimed_by_name})
                 for due in entries if due.kind == "overdue" and due.audience == DESK], SCHEDULER, now)
             session.flush()
@@ -297,7 +298,7 @@ def _queue_batch(session: Session, wf: "Workflow", chat_id: int, entries: list[D
 MOST_LINES = TEXT_LIMIT // 25
 
 
-def _fit(wf: "Workflow", described: list[tuple[Due, dict[str, Any]]], supervisors: list[dict[str, Any]],
+def _fit(wf: "WorkflowContext", described: list[tuple[Due, dict[str, Any]]], supervisors: list[dict[str, Any]],
          desk: bool, total: int | None = None) -> str:
     """The message with as many of ``described`` as fit in one Telegram message; the rest of
     ``total`` lines are counted."""

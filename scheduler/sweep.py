@@ -13,7 +13,7 @@ from typing import Callable
 
 from sqlmodel import Session
 
-from bot.workflow import Workflow
+from bot.workflow import WorkflowContext
 
 
 @dataclass
@@ -28,7 +28,7 @@ class SweepReport:
         return ", ".join(f"{k}: {v}" for k, v in sorted(self.queued.items())) or "nothing due"
 
 
-SweepPart = Callable[[Session, Workflow, datetime, SweepReport], None]
+SweepPart = Callable[[Session, WorkflowContext, datetime, SweepReport], None]
 
 
 def parts() -> list[SweepPart]:
@@ -38,7 +38,7 @@ def parts() -> list[SweepPart]:
     return [reminders.sweep_reminders, digest.sweep_reports]
 
 
-def sweep(session: Session, workflow: Workflow, now: datetime) -> SweepReport:
+def sweep(session: Session, workflow: WorkflowContext, now: datetime) -> SweepReport:
     """Queue everything due at ``now`` exactly once."""
     report = SweepReport()
     for part in parts():

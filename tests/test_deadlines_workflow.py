@@ -17,7 +17,14 @@ from bot.rules.states import Refusal
 from bot.app_context import AppContext
 from bot.web.intake import item_json
 from bot.workflow import Actor, Incoming
+from bot.workflow import buttons, claims
 from bot.workflow import deadlines as steps
+from bot.workflow.answers import refusal_text
+from bot.workflow.cards import render_card
+from bot.workflow.claims import reply
+from bot.workflow.intake import intake
+from bot.workflow.items import get_item
+from bot.workflow.supervision import supervise
 from storage.models import Event, ExtensionRequest, Item, Outbox
 from tests.conftest import DESK_CHAT, LANZHOU_CHAT, LEADERS_CHAT, LI, QIAN, STRANGER, TIANSHUI_CHAT, WANG, ZHANG, ZHAO
 
@@ -43,15 +50,15 @@ def actor(user_id: int, chat_id: int = LANZHOU_CHAT) -> Actor:
 
 def new(s: AppContext, body: str = "城关区某小区楼道堆放杂物，存在消防隐患。", received: datetime = NOW,
         claim: int | None = ZHANG) -> int:
-    (item, _), = s.db.call(s.workflow.intake, [Incoming(f"e{received.timestamp()}{body[:4]}", body,
+    (item, _), = s.db.call(intake, s.workflow, [Incoming(f"e{received.timestamp()}{body[:4]}", body,
                                                         received_at=received)], received)
     if claim is not None:
-        s.db.call(s.workflow.claim, item.id, actor(claim), received)
+        s.db.call(claims.claim, s.workflow, item.id, actor(claim), received)
     return item.id
 
 
 def get(s: AppContext, item_id: int) -> Item:
-    return s.db.call(lambda ss: s.workflow.get_item(ss, item_id))
+    return s.db.call(lambda ss: get_item(ss, item_id))
 
 
 def said(s: AppContext, chat_id: int, purpose: str | None = None) -> list[str]:
@@ -112,13 +119,13 @@ def test_priority_refusals(s: AppContext, who: int, value: str, code: str) -> No
 
 def test_priority_of_a_replied_item_cannot_change(s: AppContext) -> None:
     item = new(s)
-    s.db.call(s.workflow.reply, item, actor(ZHANG), "已处理", NOW)
+    s.db.call(reply, s.workflow, item, actor(ZHANG), "已处理", NOW)
     assert refused(s, steps.set_priority, item, actor(ZHAO), "urgent", NOW).code == "already_replied"
 
 
 def test_a_supervised_item_stays_supervised_when_its_priority_changes(s: AppContext) -> None:
     item = new(s)  # due Mon 11-30 18:00
-    s.db.call(s.workflow.supervise, item, actor(QIAN, LEADERS_CHAT), at("11-24T10:00"))
+    s.db.call(supervise, s.workflow, item, actor(QIAN, LEADERS_CHAT), at("11-24T10:00"))
     factor = s.config.deadlines.supervised_factor
     assert get(s, item).deadline == apply_supervision(at("11-30T18:00"), at("11-24T10:00"), factor)
     s.db.call(steps.set_priority, s.workflow, item, actor(ZHAO, DESK_CHAT), "complex", at("11-25T10:00"))
@@ -169,7 +176,7 @@ def request_message(s: AppContext, item_id: int, message_id: int) -> Outbox:
 
 
 def press(s: AppContext, action: str, item_id: int, user_id: int, message_id: int, when: datetime = NOW) -> str:
-    return s.db.call(s.workflow.press, action, item_id, actor(user_id, DESK_CHAT), DESK_CHAT, message_id, when)
+    return s.db.call(buttons.press, s.workflow, action, item_id, actor(user_id, DESK_CHAT), DESK_CHAT, message_id, when)
 
 
 def test_extension_request_goes_to_the_desk_and_approval_moves_the_deadline(s: AppContext) -> None:
@@ -187,7 +194,7 @@ def test_extension_request_goes_to_the_desk_and_approval_moves_the_deadline(s: A
     assert popup == f"已批准 #{item} 延期 3 个工作日"
     got = get(s, item)
     assert got.extended_by == 3 and got.deadline == at("12-03T18:00")
-    assert "已延期 3 个工作日" in s.workflow.render_card(got)[0]
+    assert "已延期 3 个工作日" in render_card(s.workflow, got)[0]
     api = item_json(s, got, NOW)
     assert api["extended_by"] == 3 and api["deadline"] == "2026-12-03T18:00:00+08:00" and api["provisional"] is False
     (event,) = events(s, item, "extension_approved")
@@ -233,7 +240,7 @@ def test_extensions_add_up_to_the_cap_and_no_further(s: AppContext) -> None:
         request_message(s, item, message_id)
         press(s, "ext_ok", item, ZHAO, message_id)
     assert get(s, item).extended_by == 15
-    text = s.workflow.refusal_text(refused(s, steps.request_extension, item, actor(ZHANG), 1, "理由", NOW),
+    text = refusal_text(s.workflow, refused(s, steps.request_extension, item, actor(ZHANG), 1, "理由", NOW),
                                    actor(ZHANG))
     assert "已延期 15 个工作日" in text and "上限 15 个工作日" in text
 
@@ -269,7 +276,7 @@ def test_only_a_supervisor_of_the_region_decides_and_only_on_the_live_request(co
 
 def test_extension_of_a_supervised_item_keeps_the_supervision(s: AppContext) -> None:
     item = new(s)  # due Mon 11-30 18:00
-    s.db.call(s.workflow.supervise, item, actor(ZHAO, DESK_CHAT), at("11-25T10:00"))
+    s.db.call(supervise, s.workflow, item, actor(ZHAO, DESK_CHAT), at("11-25T10:00"))
     s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 2, "理由", at("11-25T11:00"))
     request_message(s, item, 930)
     press(s, "ext_ok", item, ZHAO, 930, at("11-25T12:00"))
@@ -283,7 +290,7 @@ def test_year_end_deadline_is_provisional_on_card_and_api(s: AppContext) -> None
     item = new(s, received=received)
     got = get(s, item)
     assert got.deadline == at("12-28T10:00").replace(year=2027, month=1, day=4, hour=18) and got.deadline_provisional
-    assert "（暂定）" in s.workflow.render_card(got)[0]
+    assert "（暂定）" in render_card(s.workflow, got)[0]
     assert item_json(s, got, received)["provisional"] is True
     # an extension reaching into 2027 from a known 2026 deadline is provisional too
     early = new(s, "七里河区某处积水。", received=at("12-21T10:00"))  # due Mon 12-28 18:00, known
@@ -356,7 +363,7 @@ def test_an_english_speaking_officer_gets_lists_and_refusals_in_english(config: 
         s.db.call(steps.list_due, s.workflow, actor(ZHANG), NOW)
         assert "Nothing is due soon." in said(s, LANZHOU_CHAT, "list")[-1]
         refusal = refused(s, steps.request_extension, late, actor(ZHANG), 16, "reason", NOW)
-        assert "pass the cap of 15" in s.workflow.refusal_text(refusal, actor(ZHANG))
+        assert "pass the cap of 15" in refusal_text(s.workflow, refusal, actor(ZHANG))
         s.db.call(steps.mark_complex, s.workflow, late, actor(ZHANG), "several departments", NOW)
         assert "is now [complex], due" in said(s, LANZHOU_CHAT)[-1]
     finally:

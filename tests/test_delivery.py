@@ -23,6 +23,7 @@ from bot.delivery.pacing import GLOBAL_LIMIT, GROUP_LIMIT, Limit, Pacer
 from bot.app_context import AppContext
 from bot.standin import BotApiStandin, FakeClock
 from bot.workflow import Incoming
+from bot.workflow.intake import intake
 from storage.models import Outbox
 from tests.conftest import BASE_CONFIG, DESK_CHAT, LANZHOU, LANZHOU_CHAT, LEADERS_CHAT, TIANSHUI, TIANSHUI_CHAT, make_config
 from tests.harness import Harness
@@ -151,7 +152,7 @@ async def test_priority_lane_alert_queued_behind_5000_routine_cards_goes_out_fir
                                 purpose="card")
 
         s.db.call(backlog)
-        (item, _), = s.db.call(s.workflow.intake, [Incoming(
+        (item, _), = s.db.call(intake, s.workflow, [Incoming(
             "alert-1", "明天上午十点，几十名村民准备去省政府门口集体上访，有人扬言要跳楼。", region=LANZHOU)], now)
         assert item.sensitive, "the test text must be triaged as sensitive"
     finally:

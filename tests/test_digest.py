@@ -18,6 +18,9 @@ from bot.cli import main as cli_main
 from bot.config import Config
 from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
+from bot.workflow.citizens import rate
+from bot.workflow.claims import reply
+from bot.workflow.intake import intake
 from scheduler.digest import build_and_queue_digest, latest_due
 from scheduler.sweep import sweep
 from storage.models import Outbox
@@ -42,11 +45,11 @@ MESSAGES = [  # the week of Monday 10-12 (ISO week 42)
 def load(s: AppContext) -> list[int]:
     ids = []
     for ext, text, when, region in MESSAGES:
-        ((item, _),) = s.db.call(s.workflow.intake, [Incoming(ext, text + "，请尽快解决。", title=text, region=region,
+        ((item, _),) = s.db.call(intake, s.workflow, [Incoming(ext, text + "，请尽快解决。", title=text, region=region,
                                                               received_at=at(when))], at(when))
         ids.append(item.id)
-    s.db.call(s.workflow.reply, ids[0], Actor(ZHAO, "赵六"), "已安排抢修。", at("10-13 09:00"))
-    s.db.call(s.workflow.rate, ids[0], "satisfied", None, at("10-14 09:00"))
+    s.db.call(reply, s.workflow, ids[0], Actor(ZHAO, "赵六"), "已安排抢修。", at("10-13 09:00"))
+    s.db.call(rate, s.workflow, ids[0], "satisfied", None, at("10-14 09:00"))
     return ids
 
 
@@ -130,7 +133,7 @@ def test_monthly_report_on_the_first(config: Config) -> None:
 def test_no_report_about_a_time_before_the_first_message(config: Config) -> None:
     s = AppContext.create(config)
     try:
-        s.db.call(s.workflow.intake, [Incoming("new-1", "城关区停水", received_at=at("10-21 10:00"))], at("10-21 10:00"))
+        s.db.call(intake, s.workflow, [Incoming("new-1", "城关区停水", received_at=at("10-21 10:00"))], at("10-21 10:00"))
         assert s.db.call(sweep, s.workflow, at("10-21 11:00")).queued.get("weekly_report") is None
         assert reports(s) == []
     finally:

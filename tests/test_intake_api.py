@@ -160,6 +160,7 @@ async def test_rating_only_after_a_reply(client: TestClient) -> None:
     from datetime import datetime, timezone
 
     from bot.workflow import Actor
+    from bot.workflow.claims import claim, reply
     from tests.conftest import ZHANG
 
     _, item = await post(client, {"external_id": "r", "body": "兰州"})
@@ -167,8 +168,8 @@ async def test_rating_only_after_a_reply(client: TestClient) -> None:
     assert resp.status == 400 and "not been replied" in (await resp.json())["error"]
     s: AppContext = client.services  # type: ignore[attr-defined]
     now = datetime.now(timezone.utc)
-    s.db.call(s.workflow.claim, item["id"], Actor(ZHANG, "张三"), now)
-    s.db.call(s.workflow.reply, item["id"], Actor(ZHANG, "张三"), "已处理", now)
+    s.db.call(claim, s.workflow, item["id"], Actor(ZHANG, "张三"), now)
+    s.db.call(reply, s.workflow, item["id"], Actor(ZHANG, "张三"), "已处理", now)
     resp = await client.post(f"/api/v1/messages/{item['id']}/rating", json={"rating": "great"}, headers=AUTH)
     assert resp.status == 400 and "satisfied, basically_satisfied, unsatisfied" in (await resp.json())["error"]
     resp = await client.post(f"/api/v1/messages/{item['id']}/rating",

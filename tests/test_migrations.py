@@ -17,6 +17,7 @@ from sqlmodel import SQLModel, select
 from bot.cli import main as cli
 from bot.app_context import AppContext
 from bot.workflow import Incoming
+from bot.workflow.intake import intake
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, load_models, upgrade
 from storage.models import Card, Event, Item, Outbox
@@ -86,7 +87,7 @@ def test_a_database_of_the_first_schema_upgrades_on_start_with_its_data_kept(db:
     try:
         assert current_revision(s.db.engine) == head_revision()
         assert_first_data_kept(s.db)
-        (item, created), = s.db.call(s.workflow.intake, [Incoming("new-1", "七里河区路灯不亮", region=LANZHOU)], NOW)
+        (item, created), = s.db.call(intake, s.workflow, [Incoming("new-1", "七里河区路灯不亮", region=LANZHOU)], NOW)
         assert created and item.id == 2  # the old ids go on
     finally:
         s.db.dispose()

@@ -25,6 +25,11 @@ from bot.render import visible_length
 from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow import deadlines as steps
+from bot.workflow.buttons import press
+from bot.workflow.claims import claim, reply
+from bot.workflow.intake import intake
+from bot.workflow.items import get_item
+from bot.workflow.routing import route
 from scheduler.sweep import sweep
 from storage.models import Event, Outbox
 from storage.reminders import ReminderSent
@@ -66,7 +71,7 @@ def s(config: Config) -> Iterator[AppContext]:
 
 
 def new(s: AppContext, external_id: str, body: str, received: datetime, **kw: Any) -> int:
-    (item, created), = s.db.call(s.workflow.intake, [Incoming(external_id, body, received_at=received, **kw)], received)
+    (item, created), = s.db.call(intake, s.workflow, [Incoming(external_id, body, received_at=received, **kw)], received)
     assert created
     return item.id
 
@@ -111,8 +116,8 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
     s = AppContext.create(cfg)
     a = new(s, "fa", "城关区雁滩路夜间施工噪音扰民，请查处。", at("09-28 10:00"))
     b = new(s, "fb", "麦积区某小区路灯坏了一个月。", at("09-28 10:00"))
-    s.db.call(s.workflow.claim, a, officer(ZHANG), at("09-28 10:30"))
-    got = s.db.call(lambda ss: s.workflow.get_item(ss, a))
+    s.db.call(claim, s.workflow, a, officer(ZHANG), at("09-28 10:30"))
+    got = s.db.call(lambda ss: get_item(ss, a))
     assert got.deadline == at("10-10 18:00") and not got.deadline_provisional  # the make-up Saturday
     run_sweeps(s, at("09-28 10:30"), at("10-08 12:00"))
 
@@ -123,9 +128,9 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
     s.db.dispose()
     s = AppContext.create(cfg)
     c = new(s, "fc", "七里河区某小区停水两天了，老人孩子没水用。", at("10-09 19:00"))
-    assert s.db.call(lambda ss: s.workflow.get_item(ss, c).priority) == "urgent"
+    assert s.db.call(lambda ss: get_item(ss, c).priority) == "urgent"
     run_sweeps(s, at("10-10 12:00"), at("10-12 10:30"))
-    s.db.call(s.workflow.reply, a, officer(ZHANG), "已协调城管部门停止夜间施工。", at("10-12 11:00"))
+    s.db.call(reply, s.workflow, a, officer(ZHANG), "已协调城管部门停止夜间施工。", at("10-12 11:00"))
     run_sweeps(s, at("10-12 11:00"), at("10-13 12:00"))
 
     order = {DESK_CHAT: 0, LANZHOU_CHAT: 1, TIANSHUI_CHAT: 2}
@@ -172,7 +177,7 @@ def test_reminder_ladder_across_a_fortnight_with_a_restart_and_a_day_stopped(con
 
 def test_a_stop_over_several_rungs_says_only_the_latest_once(s: AppContext) -> None:
     item = new(s, "st", "城关区某路段井盖缺失。", at("09-28 10:00"))
-    s.db.call(s.workflow.claim, item, officer(ZHANG), at("09-28 10:10"))
+    s.db.call(claim, s.workflow, item, officer(ZHANG), at("09-28 10:10"))
     s.db.call(sweep, s.workflow, at("09-28 10:30"))
     # down from Mon 09-28 until Sat 10-10 12:00: 50% and 1wd passed unsaid
     s.db.call(sweep, s.workflow, at("10-10 12:00"))
@@ -196,7 +201,7 @@ def test_a_stop_over_several_rungs_says_only_the_latest_once(s: AppContext) -> N
 def test_quiet_hours_and_days_off_hold_routine_reminders_but_not_urgent_ones(s: AppContext) -> None:
     ordinary = new(s, "q1", "城关区小区门口垃圾无人清运。", at("10-09 20:00"))  # Fri evening
     urgent = new(s, "q2", "七里河区某小区停水两天了，没水用。", at("10-09 20:30"))
-    assert s.db.call(lambda ss: s.workflow.get_item(ss, urgent).priority) == "urgent"
+    assert s.db.call(lambda ss: get_item(ss, urgent).priority) == "urgent"
     for t in ("10-09 22:00", "10-09 22:30", "10-10 03:00"):
         s.db.call(sweep, s.workflow, at(t))
     # the urgent nag went out at 22:30 in the night; the ordinary one waits for the morning
@@ -231,14 +236,14 @@ def test_quiet_for_urgent_makes_urgent_items_wait_too(config: Config) -> None:
 
 def test_an_approved_extension_starts_a_new_ladder_for_the_new_deadline(s: AppContext) -> None:
     item = new(s, "ex", "城关区某路段施工围挡占道。", at("11-23 10:00"))  # Mon; due Mon 11-30 18:00
-    s.db.call(s.workflow.claim, item, officer(ZHANG), at("11-23 10:05"))
+    s.db.call(claim, s.workflow, item, officer(ZHANG), at("11-23 10:05"))
     run_sweeps(s, at("11-23 10:30"), at("11-27 18:00"))  # 50% Thu 11-26 09:30, 1wd Fri 11-27 18:00
     assert [m["at"] for m in batches(s)] == ["11-26 09:30", "11-27 18:00"]
     s.db.call(steps.request_extension, s.workflow, item, officer(ZHANG), 3, "需要现场核实", at("11-30 09:00"))
     request_row = s.db.call(lambda ss: ss.exec(select(Outbox).where(Outbox.purpose == "extension_request")).one())
     mark_sent(s, request_row.id, 501)
-    s.db.call(s.workflow.press, "ext_ok", item, officer(ZHAO, DESK_CHAT), DESK_CHAT, 501, at("11-30 10:00"))
-    assert s.db.call(lambda ss: s.workflow.get_item(ss, item).deadline) == at("12-03 18:00")
+    s.db.call(press, s.workflow, "ext_ok", item, officer(ZHAO, DESK_CHAT), DESK_CHAT, 501, at("11-30 10:00"))
+    assert s.db.call(lambda ss: get_item(ss, item).deadline) == at("12-03 18:00")
     run_sweeps(s, at("11-30 10:00"), at("12-03 18:00"))
     # the old deadline passes silently; the new ladder's rungs after the change are said once:
     # half of the office time from receipt to Thu 12-03 (Fri 11-27 14:00) lies before the change,
@@ -268,10 +273,10 @@ def mark_sent(s: AppContext, outbox_id: int, message_id: int) -> None:
 def test_overdue_escalation_tells_desk_with_the_regions_supervisors_and_repeats_on_working_days(s: AppContext) -> None:
     lz = new(s, "o1", "城关区某小区物业乱收费。", at("09-21 10:00"))
     ts = new(s, "o2", "麦积区某村道路坑洼。", at("09-21 10:00"))
-    s.db.call(s.workflow.claim, lz, officer(ZHANG), at("09-21 10:05"))
-    s.db.call(s.workflow.claim, ts, officer(WANG, TIANSHUI_CHAT), at("09-21 10:05"))
+    s.db.call(claim, s.workflow, lz, officer(ZHANG), at("09-21 10:05"))
+    s.db.call(claim, s.workflow, ts, officer(WANG, TIANSHUI_CHAT), at("09-21 10:05"))
     # 5 working days after Mon 09-21: 22, 23, 24, (25-27 Mid-Autumn off), 28, 29 -> Tue 09-29 18:00
-    assert s.db.call(lambda ss: s.workflow.get_item(ss, lz).deadline) == at("09-29 18:00")
+    assert s.db.call(lambda ss: get_item(ss, lz).deadline) == at("09-29 18:00")
     first = len(batches(s))
     for t in ("09-29 18:00", "09-30 09:30", "10-03 09:30", "10-08 09:29", "10-08 09:30", "10-08 15:00"):
         s.db.call(sweep, s.workflow, at(t))
@@ -307,7 +312,7 @@ def test_unrouted_items_are_nagged_and_escalated_at_the_desk(s: AppContext) -> N
 def test_rerouting_an_item_nags_its_new_chat_again(s: AppContext) -> None:
     item = new(s, "r1", "城关区某小区停车难。", at("11-23 10:00"))
     s.db.call(sweep, s.workflow, at("11-23 12:00"))
-    s.db.call(s.workflow.route, item, officer(ZHAO, DESK_CHAT), "天水市", at("11-23 13:00"))
+    s.db.call(route, s.workflow, item, officer(ZHAO, DESK_CHAT), "天水市", at("11-23 13:00"))
     s.db.call(sweep, s.workflow, at("11-23 14:30"))
     s.db.call(sweep, s.workflow, at("11-23 15:00"))
     assert [(m["at"], m["chat"]) for m in batches(s)] == [("11-23 12:00", LANZHOU_CHAT), ("11-23 15:00", TIANSHUI_CHAT)]
@@ -318,7 +323,7 @@ def test_rerouting_an_item_nags_its_new_chat_again(s: AppContext) -> None:
 
 def test_many_items_due_at_once_are_one_message_within_telegrams_limit(s: AppContext) -> None:
     received = at("11-16 10:00")
-    s.db.call(s.workflow.intake, [Incoming(f"m{i}", f"城关区第{i}号楼下水道堵塞，污水横流，" + "情况描述。" * 20,
+    s.db.call(intake, s.workflow, [Incoming(f"m{i}", f"城关区第{i}号楼下水道堵塞，污水横流，" + "情况描述。" * 20,
                                             title=f"第{i}号楼下水道堵塞" + "很长的标题" * 5, received_at=received)
                                    for i in range(200)], received)
     s.db.call(sweep, s.workflow, at("11-23 18:00"))  # all 200 overdue at once
@@ -358,8 +363,8 @@ def test_concurrent_sweeps_queue_each_reminder_once(s: AppContext) -> None:
 
 def test_replied_items_are_never_reminded(s: AppContext) -> None:
     item = new(s, "rp", "城关区某处路灯不亮。", at("11-23 10:00"))
-    s.db.call(s.workflow.claim, item, officer(LI), at("11-23 10:05"))
-    s.db.call(s.workflow.reply, item, officer(LI), "已修复。", at("11-23 11:00"))
+    s.db.call(claim, s.workflow, item, officer(LI), at("11-23 10:05"))
+    s.db.call(reply, s.workflow, item, officer(LI), "已修复。", at("11-23 11:00"))
     run_sweeps(s, at("11-23 11:00"), at("12-02 10:00"), step=timedelta(hours=3))
     assert batches(s) == []
 

@@ -22,7 +22,9 @@ import scheduler.sweep
 from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
 from bot.delivery.pacing import Limit, Pacer
 from bot.standin import BotApiStandin
-from bot.workflow import Incoming, Workflow
+from bot.workflow import Incoming, WorkflowContext
+from bot.workflow.intake import intake
+from bot.workflow.roster import region_chat
 from scheduler.sweep import SweepReport, sweep
 from storage.models import Outbox
 from tests.conftest import LEADERS_CHAT, make_config
@@ -66,7 +68,7 @@ async def two_services(stack: AsyncExitStack, db_url: str) -> tuple[Harness, Har
     return out[0], out[1], standin
 
 
-def weekly_digest(session: Session, wf: Workflow, now: datetime, report: SweepReport) -> None:
+def weekly_digest(session: Session, wf: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """A stand-in for the scheduled parts: one message per ISO week and one per open item, each
     with a dedupe key, queued by check-then-insert exactly as the real parts do."""
     week = now.isocalendar()
@@ -76,7 +78,7 @@ def weekly_digest(session: Session, wf: Workflow, now: datetime, report: SweepRe
     from storage.models import Item
 
     for item in session.exec(select(Item).where(Item.status == "new")):
-        chat = wf.region_chat(session, item.region) if item.region else wf.config.desk.chat_id
+        chat = region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
         row = enqueue_message(session, chat, f"提醒：#{item.id} 尚未认领", now=now, purpose="reminder",
                               dedupe_key=f"test-unclaimed:{item.id}")
         report.add("reminder", int(row is not None))
@@ -92,7 +94,7 @@ async def test_concurrent_sweeps_in_two_services_queue_and_send_each_scheduled_m
         old = NOW - timedelta(days=10)
         items = [Incoming(f"due-{i}", f"第{i}件：小区路灯坏了很久，希望尽快维修。", region=codes[i % 14], received_at=old)
                  for i in range(40)]
-        await a.services.act(a.services.workflow.intake, items, old)
+        await a.services.act(intake, a.services.workflow, items, old)
         await a.drain(30)
         before = {r.id for r in await a.services.db.run(lambda s: list(s.exec(select(Outbox))))}
         # both services sweep the same instants at the same time, ten times over

@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.delivery.outbox import ROUTINE_LANE
 from bot.app_context import AppContext
 from bot.workflow import Incoming
+from bot.workflow.intake import intake
 from storage.models import Event, Outbox
 from tests.conftest import LANZHOU, LEADERS_CHAT, TIANSHUI, data_file, make_config
 
@@ -41,7 +42,7 @@ def post(s: AppContext, n: int, title: str, body: str, at: datetime, author: str
          region: str | None = None) -> int:
     message = Incoming(external_id=f"w-{n}", title=title, body=body, author=author or f"citizen-{n}",
                        received_at=at, region=region)
-    ((item, created),) = s.db.call(s.workflow.intake, [message], at)
+    ((item, created),) = s.db.call(intake, s.workflow, [message], at)
     assert created
     return item.id  # type: ignore[return-value]
 
@@ -106,14 +107,14 @@ def test_old_messages_imported_now_warn_nobody(s: AppContext) -> None:
     for n, (title, body) in enumerate(SIMILAR[:5]):
         message = Incoming(external_id=f"old-{n}", title=title, body=body, author=f"c{n}",
                            received_at=past + timedelta(hours=n))
-        s.db.call(s.workflow.intake, [message], START)
+        s.db.call(intake, s.workflow, [message], START)
     assert warnings(s) == []
 
 
 def test_a_batch_makes_one_warning(s: AppContext) -> None:
     batch = [Incoming(external_id=f"b-{n}", title=t, body=b, author=f"c{n}", received_at=START + timedelta(minutes=n))
              for n, (t, b) in enumerate(SIMILAR)]
-    s.db.call(s.workflow.intake, batch, START + timedelta(minutes=10))
+    s.db.call(intake, s.workflow, batch, START + timedelta(minutes=10))
     (warning,) = warnings(s)
     assert "6 条相似留言" in json.loads(warning.payload)["text"]
 
@@ -146,7 +147,7 @@ def test_the_real_burst_of_the_data_set_warns_once(sqlite_config: Config) -> Non
     try:
         for row in rows:
             at = datetime.fromisoformat(row["received_at"])
-            s.db.call(s.workflow.intake, [Incoming(external_id=row["external_id"], title=row["title"], body=row["body"],
+            s.db.call(intake, s.workflow, [Incoming(external_id=row["external_id"], title=row["title"], body=row["body"],
                                                    author=row["author"], received_at=at)], at)
         found = warnings(s)
         assert len(found) == 1

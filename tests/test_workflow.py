@@ -14,6 +14,13 @@ from sqlmodel import select
 from bot.rules.states import Refusal
 from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
+from bot.workflow import intake as intake_step
+from bot.workflow.buttons import BUTTONS, press
+from bot.workflow.deadlines import request_extension
+from bot.workflow.answers import refusal_text
+from bot.workflow.claims import claim, reply
+from bot.workflow.reading import show
+from bot.workflow.routing import route
 from storage.models import Card, Event, Item, Outbox
 from tests.conftest import DESK_CHAT, LANZHOU, LANZHOU_CHAT, LI, QIAN, STRANGER, TIANSHUI, TIANSHUI_CHAT, WANG, ZHANG, ZHAO
 
@@ -32,7 +39,7 @@ def actor(user_id: int, chat_id: int = LANZHOU_CHAT, name: str = "") -> Actor:
 
 
 def intake(s: AppContext, *messages: Incoming) -> list[tuple[Item, bool]]:
-    return s.db.call(s.workflow.intake, list(messages), NOW)
+    return s.db.call(intake_step.intake, s.workflow, list(messages), NOW)
 
 
 def outbox(s: AppContext, **where: object) -> list[Outbox]:
@@ -77,32 +84,32 @@ def test_explicit_region_by_code_or_name_wins_over_text(s: AppContext) -> None:
 
 def test_claim_then_refusals_name_the_holder_and_the_reason(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c1", "城关区噪音"))
-    s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
     with pytest.raises(Refusal) as held:
-        s.db.call(s.workflow.claim, item.id, actor(LI), NOW)
+        s.db.call(claim, s.workflow, item.id, actor(LI), NOW)
     assert held.value.code == "held_by" and held.value.params["holder"] == "张三"
-    assert s.workflow.refusal_text(held.value, actor(LI)) == f"#{item.id} 已由 张三 于 10:00 认领。"
+    assert refusal_text(s.workflow, held.value, actor(LI)) == f"#{item.id} 已由 张三 于 10:00 认领。"
     with pytest.raises(Refusal) as wrong:
-        s.db.call(s.workflow.claim, item.id, actor(WANG, TIANSHUI_CHAT), NOW)
+        s.db.call(claim, s.workflow, item.id, actor(WANG, TIANSHUI_CHAT), NOW)
     assert wrong.value.code in ("wrong_region", "held_by")
     with pytest.raises(Refusal) as stranger:
-        s.db.call(s.workflow.claim, item.id, actor(STRANGER), NOW)
+        s.db.call(claim, s.workflow, item.id, actor(STRANGER), NOW)
     assert stranger.value.code == "not_in_roster"
     with pytest.raises(Refusal) as leader:
-        s.db.call(s.workflow.claim, item.id, actor(QIAN), NOW)
+        s.db.call(claim, s.workflow, item.id, actor(QIAN), NOW)
     assert leader.value.code == "leader_cannot"
 
 
 def test_officer_of_another_region_is_refused_by_name(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c2", "城关区噪音"))
     with pytest.raises(Refusal) as wrong:
-        s.db.call(s.workflow.claim, item.id, actor(WANG, TIANSHUI_CHAT), NOW)
-    assert s.workflow.refusal_text(wrong.value, actor(WANG)) == f"你不是兰州市的联络员，不能办理 #{item.id}。"
+        s.db.call(claim, s.workflow, item.id, actor(WANG, TIANSHUI_CHAT), NOW)
+    assert refusal_text(s.workflow, wrong.value, actor(WANG)) == f"你不是兰州市的联络员，不能办理 #{item.id}。"
 
 
 def test_claim_edits_the_card_and_logs_who_from_which_chat(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("c3", "城关区噪音"))
-    s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
     card_payload = json.loads(outbox(s, purpose="card")[0].payload)  # not yet sent: the card itself is updated
     assert "张三" in card_payload["text"] and not card_payload["buttons"]
     events = s.db.call(lambda session: list(session.exec(select(Event).where(Event.item_id == item.id))))
@@ -118,7 +125,7 @@ def test_many_simultaneous_claims_have_exactly_one_winner(s: AppContext) -> None
     def attempt(user_id: int) -> str:
         barrier.wait()
         try:
-            s.db.call(s.workflow.claim, item.id, actor(user_id), NOW)
+            s.db.call(claim, s.workflow, item.id, actor(user_id), NOW)
             return "won"
         except Refusal as r:
             return r.code
@@ -134,39 +141,39 @@ def test_many_simultaneous_claims_have_exactly_one_winner(s: AppContext) -> None
 def test_reply_rules_holder_or_supervisor(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("r1", "城关区噪音"))
     with pytest.raises(Refusal) as first:
-        s.db.call(s.workflow.reply, item.id, actor(ZHANG), "已处理", NOW)
+        s.db.call(reply, s.workflow, item.id, actor(ZHANG), "已处理", NOW)
     assert first.value.code == "claim_first"
-    s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
     with pytest.raises(Refusal) as other:
-        s.db.call(s.workflow.reply, item.id, actor(LI), "我来回复", NOW)
+        s.db.call(reply, s.workflow, item.id, actor(LI), "我来回复", NOW)
     assert other.value.code == "not_holder"
     with pytest.raises(Refusal) as empty:
-        s.db.call(s.workflow.reply, item.id, actor(ZHANG), "   ", NOW)
+        s.db.call(reply, s.workflow, item.id, actor(ZHANG), "   ", NOW)
     assert empty.value.code == "empty_reply"
-    done = s.db.call(s.workflow.reply, item.id, actor(ZHANG), "已协调城管部门处理。", NOW)
+    done = s.db.call(reply, s.workflow, item.id, actor(ZHANG), "已协调城管部门处理。", NOW)
     assert done.status == "replied" and done.reply == "已协调城管部门处理。"
     with pytest.raises(Refusal) as again:
-        s.db.call(s.workflow.reply, item.id, actor(ZHANG), "再回复", NOW)
+        s.db.call(reply, s.workflow, item.id, actor(ZHANG), "再回复", NOW)
     assert again.value.code == "already_replied"
 
 
 def test_supervisor_replying_to_unclaimed_item_holds_it(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("r2", "城关区噪音"))
-    done = s.db.call(s.workflow.reply, item.id, actor(ZHAO, DESK_CHAT, "赵六"), "已转办", NOW)
+    done = s.db.call(reply, s.workflow, item.id, actor(ZHAO, DESK_CHAT, "赵六"), "已转办", NOW)
     assert done.status == "replied" and done.claimed_by == ZHAO
 
 
 def test_route_and_reroute_edit_old_card_and_post_new(s: AppContext) -> None:
     (item, _), = intake(s, Incoming("rt", "我们这里的路很难走"))
     with pytest.raises(Refusal) as officer:
-        s.db.call(s.workflow.route, item.id, actor(ZHANG), "兰州市", NOW)
+        s.db.call(route, s.workflow, item.id, actor(ZHANG), "兰州市", NOW)
     assert officer.value.code == "route_supervisors_only"
     with pytest.raises(Refusal) as unknown:
-        s.db.call(s.workflow.route, item.id, actor(ZHAO, DESK_CHAT), "火星", NOW)
+        s.db.call(route, s.workflow, item.id, actor(ZHAO, DESK_CHAT), "火星", NOW)
     assert unknown.value.code == "unknown_region" and "兰州市" in unknown.value.params["choices"]
-    routed = s.db.call(s.workflow.route, item.id, actor(ZHAO, DESK_CHAT), "城关区", NOW)
+    routed = s.db.call(route, s.workflow, item.id, actor(ZHAO, DESK_CHAT), "城关区", NOW)
     assert routed.region == LANZHOU and routed.status == "new"
-    moved = s.db.call(s.workflow.route, item.id, actor(ZHAO, DESK_CHAT), TIANSHUI, NOW)
+    moved = s.db.call(route, s.workflow, item.id, actor(ZHAO, DESK_CHAT), TIANSHUI, NOW)
     assert moved.region == TIANSHUI
     cards = s.db.call(lambda session: list(session.exec(select(Card).where(Card.item_id == item.id).order_by(Card.id))))
     assert [c.chat_id for c in cards] == [DESK_CHAT, LANZHOU_CHAT, TIANSHUI_CHAT]
@@ -180,11 +187,11 @@ def test_group_cards_mask_personal_numbers_but_private_show_to_holder_does_not(s
     card = json.loads(outbox(s, purpose="card")[0].payload)["text"]
     assert "13912345678" not in card and "139****5678" in card
     assert "620102199001011234" not in card
-    s.db.call(s.workflow.claim, item.id, actor(ZHANG, name="张三"), NOW)
-    s.db.call(s.workflow.show, item.id, Actor(ZHANG, "张三", chat_id=ZHANG), NOW, private=True)
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(show, s.workflow, item.id, Actor(ZHANG, "张三", chat_id=ZHANG), NOW, private=True)
     shown = json.loads(outbox(s, purpose="show")[-1].payload)["text"]
     assert "13912345678" in shown
-    s.db.call(s.workflow.show, item.id, Actor(LI, "李四", chat_id=LI), NOW, private=True)
+    s.db.call(show, s.workflow, item.id, Actor(LI, "李四", chat_id=LI), NOW, private=True)
     shown_other = json.loads(outbox(s, purpose="show")[-1].payload)["text"]
     assert "13912345678" not in shown_other
 
@@ -199,3 +206,20 @@ def test_hostile_text_is_escaped_and_long_text_shortened_with_marker(s: AppConte
 
     assert visible_length(text) <= 4096
     assert f"/show {item.id}" in text  # the visible marker says how to read the rest
+
+
+def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppContext) -> None:
+    """A card, a sensitive alert and an extension request carry buttons; each action is in the
+    table of buttons, the table has no action nothing carries, and anything else is a stale button."""
+    (item, _), _ = intake(s, Incoming("buttons", "今晚有人在兰州市政府门口聚集，扬言要跳楼，情况紧急。",
+                                      region=LANZHOU),
+                          Incoming("unclaimed", "七里河区路灯不亮", region=LANZHOU))
+    s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
+    s.db.call(request_extension, s.workflow, item.id, actor(ZHANG), 2, "需要现场核实", NOW)
+    carried = {button["callback_data"].partition(":")[0]
+               for row in outbox(s) for line in json.loads(row.payload).get("buttons") or []
+               for button in line}
+    assert carried == set(BUTTONS)
+    with pytest.raises(Refusal) as stale:
+        s.db.call(press, s.workflow, "delete", item.id, actor(ZHAO, DESK_CHAT), DESK_CHAT, 1, NOW)
+    assert stale.value.code == "stale_button"

@@ -314,13 +314,15 @@ class ScenarioRunner:
         if step.chat == "private":
             assert step.by is not None
             return step.by
+        from bot.workflow.roster import region_chat
+
         wf = self.s.workflow
         if step.chat == "region":
             state = await self.s.db.run(_item_state, self._item(step.item))
             if state["region"] is None:
                 return cfg.desk.chat_id
-            return await self.s.db.run(wf.region_chat, state["region"])
-        return await self.s.db.run(wf.region_chat, step.chat)
+            return await self.s.db.run(region_chat, wf, state["region"])
+        return await self.s.db.run(region_chat, wf, step.chat)
 
     async def _card_message(self, item_id: int, chat_id: int) -> int:
         """The Telegram message id of the item's live card in the chat, once it has been sent."""

@@ -32,7 +32,7 @@ from bot.reports.figures import PeriodFigures, RegionFigures, compute_figures
 from bot.reports.hot_issues import BODY_PREFIX, HotIssue, Message, hot_issues
 from bot.reports.key_items import Candidate, KeyItem, select_key_items
 from bot.rules.masking import mask_personal_numbers
-from bot.rules.states import Status
+from bot.rules.states import OPEN_STATUSES
 from storage.models import Item
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
 WEEKLY = "weekly"
 MONTHLY = "monthly"
 KINDS = (WEEKLY, MONTHLY)
-OPEN_STATUSES = (Status.NEW, Status.CLAIMED, Status.UNROUTED)
 
 HOT_ISSUES_KEPT = 30  # in the full report; the Telegram summary shows fewer
 OVERDUE_KEPT = 200

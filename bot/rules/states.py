@@ -17,6 +17,7 @@ class Status(StrEnum):
     CLAIMED = "claimed"
     REPLIED = "replied"
     CLOSED = "closed"
+    REOPENED = "reopened"
 
 
 class Role(StrEnum):
@@ -27,13 +28,22 @@ class Role(StrEnum):
 
 ALL_REGIONS = "*"
 
-# action -> the statuses it may start from and the status it leads to
+# Open: waiting for a reply (reminders, escalation, overdue lists and counts see these).
+# Answered: replied, or closed once the reply is public. Every status is one or the other.
+OPEN_STATUSES: tuple[Status, ...] = (Status.UNROUTED, Status.NEW, Status.CLAIMED, Status.REOPENED)
+ANSWERED_STATUSES: tuple[Status, ...] = (Status.REPLIED, Status.CLOSED)
+
+# The state machine: action -> (the statuses it may start from, the status it leads to).
+# The checks below consult it, so a move missing here is refused whoever asks; who may make an
+# allowed move is the checks' other half (roles and regions).
 TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "route": (frozenset({Status.UNROUTED}), Status.NEW),
-    "reroute": (frozenset({Status.NEW, Status.CLAIMED}), Status.NEW),
-    "claim": (frozenset({Status.NEW}), Status.CLAIMED),
-    "reply": (frozenset({Status.NEW, Status.CLAIMED}), Status.REPLIED),
+    "reroute": (frozenset({Status.NEW, Status.CLAIMED, Status.REOPENED}), Status.NEW),
+    "claim": (frozenset({Status.NEW, Status.REOPENED}), Status.CLAIMED),
+    # any open item: its holder replies, or a supervisor, who holds it from then on
+    "reply": (frozenset(OPEN_STATUSES), Status.REPLIED),
     "close": (frozenset({Status.REPLIED}), Status.CLOSED),
+    "reopen": (frozenset({Status.REPLIED, Status.CLOSED}), Status.REOPENED),
 }
 
 
@@ -49,12 +59,19 @@ class Refusal(Exception):
 
 
 def can_transition(action: str, status: str) -> bool:
+    """Whether the state machine lets ``action`` start from ``status``."""
     sources, _ = TRANSITIONS[action]
     return Status(status) in sources
 
 
 def target(action: str) -> Status:
+    """The status ``action`` leads to."""
     return TRANSITIONS[action][1]
+
+
+def sources(action: str) -> frozenset[Status]:
+    """The statuses ``action`` may start from (e.g. the condition of the claim's UPDATE)."""
+    return TRANSITIONS[action][0]
 
 
 @dataclass(frozen=True)
@@ -96,34 +113,50 @@ def _check_scope(person: Person, item: ItemView) -> None:
         raise Refusal("wrong_region", {"id": item.id, "region": item.region_name or item.region})
 
 
+def _status_refusal(person: Person, item: ItemView) -> Refusal:
+    """Why the state machine refuses a move from the item's status, worded for ``person``."""
+    status = Status(item.status)
+    if status in ANSWERED_STATUSES:
+        return Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+    if status == Status.UNROUTED:
+        return Refusal("not_routed", {"id": item.id})
+    if status == Status.CLAIMED:
+        if item.claimed_by == person.user_id:
+            return Refusal("held_by_you", {"id": item.id, "since": item.claimed_at})
+        return Refusal("held_by", {"id": item.id, "holder": item.claimed_by_name, "since": item.claimed_at})
+    return Refusal("wrong_status", {"id": item.id, "status": str(status)})
+
+
+def check_transition(action: str, person: Person, item: ItemView) -> None:
+    """Raise :class:`Refusal` unless :data:`TRANSITIONS` lets ``action`` start from the item's status."""
+    if not can_transition(action, item.status):
+        raise _status_refusal(person, item)
+
+
 def check_claim(person: Person, item: ItemView) -> None:
     """Raise :class:`Refusal` unless ``person`` may claim ``item`` now."""
     _check_scope(person, item)
-    status = Status(item.status)
-    if status == Status.UNROUTED:
-        raise Refusal("not_routed", {"id": item.id})
-    if status == Status.CLAIMED:
-        if item.claimed_by == person.user_id:
-            raise Refusal("held_by_you", {"id": item.id, "since": item.claimed_at})
-        raise Refusal("held_by", {"id": item.id, "holder": item.claimed_by_name, "since": item.claimed_at})
-    if status in (Status.REPLIED, Status.CLOSED):
-        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+    check_transition("claim", person, item)
 
 
 def check_reply(person: Person, item: ItemView) -> None:
     """The holder replies; a supervisor may reply to any open item (and holds it from then on)."""
     _check_scope(person, item)
-    status = Status(item.status)
-    if status == Status.UNROUTED and person.role != Role.SUPERVISOR:
-        raise Refusal("not_routed", {"id": item.id})
-    if status in (Status.REPLIED, Status.CLOSED):
-        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+    check_transition("reply", person, item)
     if person.role == Role.SUPERVISOR:
         return
+    status = Status(item.status)
+    if status == Status.UNROUTED:
+        raise Refusal("not_routed", {"id": item.id})
     if status == Status.NEW:
         raise Refusal("claim_first", {"id": item.id})
     if item.claimed_by != person.user_id:
         raise Refusal("not_holder", {"id": item.id, "holder": item.claimed_by_name})
+
+
+def route_action(item: ItemView) -> str:
+    """``route`` for an item no region holds yet, ``reroute`` for one moved elsewhere."""
+    return "route" if Status(item.status) == Status.UNROUTED else "reroute"
 
 
 def check_route(person: Person, item: ItemView) -> None:
@@ -132,9 +165,7 @@ def check_route(person: Person, item: ItemView) -> None:
         raise Refusal("not_in_roster")
     if person.role != Role.SUPERVISOR:
         raise Refusal("route_supervisors_only")
-    status = Status(item.status)
-    if status in (Status.REPLIED, Status.CLOSED):
-        raise Refusal("already_replied", {"id": item.id, "at": item.replied_at})
+    check_transition(route_action(item), person, item)
 
 
 def check_read(person: Person, item: ItemView) -> None:

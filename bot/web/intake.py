@@ -15,10 +15,11 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from bot.rules.states import Refusal
+from bot.rules.states import OPEN_STATUSES, Refusal
 from bot.app_context import AppContext
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
-from bot.workflow import Incoming
+from bot.workflow.citizens import rate
+from bot.workflow.intake import Incoming, intake
 from storage.db import DatabaseUnavailable
 from storage.models import MAX_ID, Item
 
@@ -40,7 +41,7 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
     def iso(value: datetime | None) -> str | None:
         return value.astimezone(tz).isoformat() if value else None
 
-    open_ = item.status not in ("replied", "closed")
+    open_ = item.status in OPEN_STATUSES
     return {
         "id": item.id,
         "external_id": item.external_id,
@@ -157,7 +158,7 @@ async def _intake(s: AppContext, batch: list[Incoming]) -> list[tuple[Item, bool
     now = s.now()
     for attempt in range(3):
         try:
-            return await s.act(s.workflow.intake, batch, now)
+            return await s.act(intake, s.workflow, batch, now)
         except IntegrityError:
             # another request stored one of these external_ids at the same moment: try again, and
             # this time those rows are "seen before"
@@ -193,7 +194,7 @@ async def post_rating(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return error(400, str(exc))
     try:
-        item = await s.act(s.workflow.rate, item_id, rating, comment, s.now())
+        item = await s.act(rate, s.workflow, item_id, rating, comment, s.now())
     except Refusal as refusal:
         if refusal.code == "not_found":
             return error(404, f"no message with id {item_id}")

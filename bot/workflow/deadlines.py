@@ -1,6 +1,6 @@
 """Workflow steps for the deadline clock: priority, complex items, extensions, due and overdue lists.
 
-Each function is one unit of work in the caller's transaction (``s.act(fn, s.workflow, ...)``): it
+Each step is one unit of work in the caller's transaction (``s.act(step, s.workflow, ...)``): it
 checks who may do what, writes the item, an Event and the outbox rows that announce the change.
 
 How a deadline is recomputed (priority change, extension): always from stored facts, never by
@@ -9,8 +9,8 @@ nudging the current value, so the same inputs give the same deadline whoever com
     deadline = apply_supervision(compute_deadline(received_at, priority, extended_by),
                                  supervised_at, deadlines.supervised_factor)
 
-That is the arithmetic :meth:`Workflow.supervise` applied at the moment of supervision (督办): what
-remained then is shrunk by the factor. So supervision stays applied after any later change, as if the
+That is the arithmetic :func:`~bot.workflow.supervision.supervise` applied at the moment of
+supervision (督办): what remained then is shrunk by the factor. So supervision stays applied after any later change, as if the
 new priority or the new extension total had been in force when the item was supervised; an extension
 approved for a supervised item is shrunk by the same factor, and the approval shows the result.
 """
@@ -35,13 +35,24 @@ from bot.rules.deadlines import (
     parse_priority,
 )
 from bot.rules.masking import mask_personal_numbers
-from bot.rules.states import ALL_REGIONS, Person, Refusal, Role, Status
+from bot.rules.states import (
+    ALL_REGIONS,
+    ANSWERED_STATUSES,
+    OPEN_STATUSES,
+    Person,
+    Refusal,
+    Role,
+    Status,
+)
 from bot.rules.workdays import workdays_between
-from bot.workflow.core import Actor, Workflow, button_action
+from bot.workflow.answers import say
+from bot.workflow.cards import refresh_cards
+from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.items import get_item, log_event, view
+from bot.workflow.roster import region_chat, region_of_chat
 from storage import reminders as _reminders  # noqa: F401  (registers the reminders_sent table)
 from storage.models import ExtensionRequest, Item, Outbox
 
-OPEN_STATUSES = (Status.NEW, Status.CLAIMED, Status.UNROUTED)
 # events after which an item's deadline may differ: the reminder ladder restarts from them
 DEADLINE_EVENTS = ("supervised", "priority_changed", "marked_complex", "extension_approved")
 REASON_LIMIT = 500
@@ -53,7 +64,7 @@ CALLBACK_REFUSE = "ext_no"
 # ---------------------------------------------------------------------------- shared helpers
 
 
-def deadline_for(wf: Workflow, item: Item, *, extended_by: int | None = None) -> tuple[datetime, bool]:
+def deadline_for(wf: WorkflowContext, item: Item, *, extended_by: int | None = None) -> tuple[datetime, bool]:
     """The item's deadline from its stored facts (see the module docstring) and its provisional
     flag; ``extended_by`` previews another extension total."""
     base = compute_deadline(item.received_at, Priority(item.priority), wf.policy, wf.tz,
@@ -63,11 +74,11 @@ def deadline_for(wf: Workflow, item: Item, *, extended_by: int | None = None) ->
     return due, base.provisional
 
 
-def recompute_deadline(wf: Workflow, item: Item) -> None:
+def recompute_deadline(wf: WorkflowContext, item: Item) -> None:
     item.deadline, item.deadline_provisional = deadline_for(wf, item)
 
 
-def responsible_supervisors(wf: Workflow, region: str | None) -> list[OfficerConfig]:
+def responsible_supervisors(wf: WorkflowContext, region: str | None) -> list[OfficerConfig]:
     """Supervisors who answer for ``region``: the province-wide ones and the region's own."""
     return [o for o in wf.config.officers
             if o.role == Role.SUPERVISOR and o.region in (ALL_REGIONS, region)]
@@ -94,21 +105,21 @@ def short_title(item: Item, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _person(wf: Workflow, actor: Actor) -> Person:
+def _person(wf: WorkflowContext, actor: Actor) -> Person:
     person = wf.person(actor.user_id, actor.name)
     if not person.in_roster:
         raise Refusal("not_in_roster")
     return person
 
 
-def _open_item(wf: Workflow, session: Session, item_id: int) -> Item:
-    item = wf.get_item(session, item_id, lock=True)
-    if item.status in (Status.REPLIED, Status.CLOSED):
-        raise Refusal("already_replied", {"id": item_id, "at": wf.view(item).replied_at})
+def _open_item(wf: WorkflowContext, session: Session, item_id: int) -> Item:
+    item = get_item(session, item_id, lock=True)
+    if item.status in ANSWERED_STATUSES:
+        raise Refusal("already_replied", {"id": item_id, "at": view(wf, item).replied_at})
     return item
 
 
-def _check_holder(wf: Workflow, person: Person, item: Item, refusal: str) -> None:
+def _check_holder(wf: WorkflowContext, person: Person, item: Item, refusal: str) -> None:
     """Only the officer holding the item (or, where allowed by the caller, a supervisor)."""
     if person.role == Role.LEADER:
         raise Refusal("leader_cannot", {"id": item.id})
@@ -127,15 +138,15 @@ def _reason(text: str | None) -> str:
     return reason
 
 
-def _label(wf: Workflow, priority: str, lang: str | None) -> str:
+def _label(wf: WorkflowContext, priority: str, lang: str | None) -> str:
     return wf.renderer.text(f"priority.{priority}", lang)
 
 
-def _announce_in_region(session: Session, wf: Workflow, item: Item, actor: Actor, key: str,
+def _announce_in_region(session: Session, wf: WorkflowContext, item: Item, actor: Actor, key: str,
                         now: datetime, **params: Any) -> None:
     """Tell the item's chat (its region's, or the desk for an unrouted one) about a changed
     deadline, mentioning the holder, unless the change was made in that very chat."""
-    target = wf.region_chat(session, item.region) if item.region else wf.config.desk.chat_id
+    target = region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
     if target == actor.chat_id:
         return
     text = wf.renderer.text(key, None, holder=holder_of(item), **params)
@@ -143,7 +154,7 @@ def _announce_in_region(session: Session, wf: Workflow, item: Item, actor: Actor
                     purpose="deadline_changed")
 
 
-def describe_item(wf: Workflow, item: Item, now: datetime) -> dict[str, Any]:
+def describe_item(wf: WorkflowContext, item: Item, now: datetime) -> dict[str, Any]:
     """One item as a line of a reminder or a list shows it (group chats: masked title)."""
     deadline = item.deadline
     overdue = deadline is not None and now >= deadline
@@ -171,7 +182,7 @@ def describe_item(wf: Workflow, item: Item, now: datetime) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- priority
 
 
-def set_priority(session: Session, wf: Workflow, item_id: int, actor: Actor, value: str,
+def set_priority(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, value: str,
                  now: datetime, reason: str | None = None) -> Item:
     """``/priority N urgent|ordinary|complex``: a supervisor re-classifies an item; the deadline
     is recomputed (supervision kept) and the card, the actor and the item's chat are told."""
@@ -189,7 +200,7 @@ def set_priority(session: Session, wf: Workflow, item_id: int, actor: Actor, val
                             action="priority_changed")
 
 
-def mark_complex(session: Session, wf: Workflow, item_id: int, actor: Actor, reason: str,
+def mark_complex(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, reason: str,
                  now: datetime) -> Item:
     """``/complex N reason``: the holder (or a supervisor) says the item needs investigation, so
     it gets the complex deadline (10 working days after receipt by default)."""
@@ -207,7 +218,7 @@ def mark_complex(session: Session, wf: Workflow, item_id: int, actor: Actor, rea
                             action="marked_complex")
 
 
-def _change_priority(session: Session, wf: Workflow, item: Item, actor: Actor, priority: Priority,
+def _change_priority(session: Session, wf: WorkflowContext, item: Item, actor: Actor, priority: Priority,
                      reason: str, now: datetime, *, action: str) -> Item:
     old, old_deadline = item.priority, item.deadline
     item.priority = str(priority)
@@ -216,9 +227,9 @@ def _change_priority(session: Session, wf: Workflow, item: Item, actor: Actor, p
     recompute_deadline(wf, item)
     session.add(item)
     session.flush()
-    wf._log(session, item, action, actor, now, old=old, new=item.priority, reason=reason or None,
+    log_event(session, item, action, actor, now, old=old, new=item.priority, reason=reason or None,
             old_deadline=old_deadline, deadline=item.deadline, provisional=item.deadline_provisional)
-    wf._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+    refresh_cards(session, wf, item, now, lane=PRIORITY_LANE)
     params = dict(id=item.id, priority=_label(wf, item.priority, None), deadline=item.deadline,
                   provisional=item.deadline_provisional, by=wf.person(actor.user_id, actor.name).name,
                   reason=reason)
@@ -226,8 +237,8 @@ def _change_priority(session: Session, wf: Workflow, item: Item, actor: Actor, p
     if actor.chat_id is not None:
         lang = wf.lang_for(actor)
         params["priority"] = _label(wf, item.priority, lang)
-        wf.say(session, actor.chat_id, wf.renderer.text("ok.priority_changed", lang, **params), now,
-               reply_to=actor.message_id, item_id=item.id)
+        say(session, actor.chat_id, wf.renderer.text("ok.priority_changed", lang, **params), now,
+            reply_to=actor.message_id, item_id=item.id)
     return item
 
 
@@ -239,7 +250,7 @@ def pending_extension(session: Session, item_id: int) -> ExtensionRequest | None
         ExtensionRequest.item_id == item_id, ExtensionRequest.status == "pending")).first()
 
 
-def request_extension(session: Session, wf: Workflow, item_id: int, actor: Actor, days: int,
+def request_extension(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, days: int,
                       reason: str, now: datetime) -> ExtensionRequest:
     """``/extend N days reason``: the holder asks for more working days. The desk gets the request
     with approve/refuse buttons, mentioning the supervisors who answer for the item's region."""
@@ -265,7 +276,7 @@ def request_extension(session: Session, wf: Workflow, item_id: int, actor: Actor
     session.add(request)
     session.flush()
     new_deadline, provisional = deadline_for(wf, item, extended_by=item.extended_by + days)
-    wf._log(session, item, "extension_requested", actor, now, request=request.id, days=days, reason=reason)
+    log_event(session, item, "extension_requested", actor, now, request=request.id, days=days, reason=reason)
     desk = wf.config.desk.chat_id
     text = wf.renderer.template(
         "extension_request.html.j2", None, item=item, title=short_title(item), request=request,
@@ -277,9 +288,9 @@ def request_extension(session: Session, wf: Workflow, item_id: int, actor: Actor
     enqueue_message(session, desk, text, now=now, buttons=buttons, lane=PRIORITY_LANE, item_id=item_id,
                     purpose="extension_request", dedupe_key=_request_key(request))
     if actor.chat_id is not None and actor.chat_id != desk:
-        wf.say(session, actor.chat_id, wf.renderer.text("ok.extension_requested", wf.lang_for(actor),
-                                                         id=item_id, days=days), now,
-               reply_to=actor.message_id, item_id=item_id)
+        say(session, actor.chat_id, wf.renderer.text("ok.extension_requested", wf.lang_for(actor),
+                                                      id=item_id, days=days), now,
+            reply_to=actor.message_id, item_id=item_id)
     return request
 
 
@@ -287,7 +298,7 @@ def _request_key(request: ExtensionRequest) -> str:
     return f"extension:{request.id}"
 
 
-def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor, approve: bool,
+def decide_extension(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, approve: bool,
                      now: datetime, *, chat_id: int, message_id: int) -> str:
     """A supervisor's button press on a request: approve (the deadline moves) or refuse. The
     pressed message must be the request now pending, so an old request's buttons change nothing.
@@ -296,7 +307,7 @@ def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor,
     person = _person(wf, actor)
     if person.role != Role.SUPERVISOR:
         raise Refusal("decide_supervisors_only")
-    item = wf.get_item(session, item_id, lock=True)
+    item = get_item(session, item_id, lock=True)
     if person.region not in (ALL_REGIONS, item.region):
         raise Refusal("decide_supervisors_only")
     request = pending_extension(session, item_id)
@@ -314,8 +325,8 @@ def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor,
     if request is None or pressed.dedupe_key != _request_key(request):
         raise Refusal("no_pending_extension", {"id": item_id})
     lang = wf.lang_for(actor)
-    if item.status in (Status.REPLIED, Status.CLOSED):  # replied meanwhile: nothing left to extend
-        raise Refusal("already_replied", {"id": item_id, "at": wf.view(item).replied_at})
+    if item.status in ANSWERED_STATUSES:  # replied meanwhile: nothing left to extend
+        raise Refusal("already_replied", {"id": item_id, "at": view(wf, item).replied_at})
     if approve:
         why = extension_refusal(item.extended_by, request.days, wf.policy)
         if why is not None:
@@ -331,12 +342,12 @@ def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor,
     session.add(request)
     session.flush()
     if approve:
-        wf._log(session, item, "extension_approved", actor, now, request=request.id, days=request.days,
+        log_event(session, item, "extension_approved", actor, now, request=request.id, days=request.days,
                 total=item.extended_by, old_deadline=old_deadline, deadline=item.deadline,
                 provisional=item.deadline_provisional)
-        wf._refresh_cards(session, item, now, lane=PRIORITY_LANE)
+        refresh_cards(session, wf, item, now, lane=PRIORITY_LANE)
     else:
-        wf._log(session, item, "extension_refused", actor, now, request=request.id, days=request.days)
+        log_event(session, item, "extension_refused", actor, now, request=request.id, days=request.days)
     ctx = dict(item=item, request=request, by=person.name, approved=approve, title=short_title(item))
     desk_note = wf.renderer.template("extension_decided.html.j2", None, holder=None, **ctx)
     enqueue_message(session, chat_id, desk_note, now=now, lane=PRIORITY_LANE, item_id=item_id,
@@ -350,29 +361,17 @@ def decide_extension(session: Session, wf: Workflow, item_id: int, actor: Actor,
     return wf.renderer.text(key, lang, id=item_id, days=request.days)
 
 
-@button_action(CALLBACK_APPROVE)
-def _press_approve(session: Session, wf: Workflow, item_id: int, actor: Actor, chat_id: int,
-                   message_id: int, now: datetime) -> str:
-    return decide_extension(session, wf, item_id, actor, True, now, chat_id=chat_id, message_id=message_id)
-
-
-@button_action(CALLBACK_REFUSE)
-def _press_refuse(session: Session, wf: Workflow, item_id: int, actor: Actor, chat_id: int,
-                  message_id: int, now: datetime) -> str:
-    return decide_extension(session, wf, item_id, actor, False, now, chat_id=chat_id, message_id=message_id)
-
-
 # ---------------------------------------------------------------------------- due and overdue lists
 
 
-def chat_scope(session: Session, wf: Workflow, actor: Actor) -> tuple[str, str | None]:
+def chat_scope(session: Session, wf: WorkflowContext, actor: Actor) -> tuple[str, str | None]:
     """Which items a listing in this chat covers: ("region", code) in a region's group chat,
     ("all", None) in the desk or leaders' chat and for province-wide people in private,
     ("region", code) for a region's officer in private."""
     person = _person(wf, actor)
     chat = actor.chat_id
     if chat is not None:
-        code = wf.region_of_chat(session, chat)
+        code = region_of_chat(session, chat)
         if code is not None:
             return "region", code
         if chat in (wf.config.desk.chat_id, wf.config.leaders.chat_id):
@@ -391,7 +390,7 @@ def _open_in_scope(session: Session, scope: tuple[str, str | None]):  # type: ig
     return stmt.order_by(Item.deadline, Item.id)  # type: ignore[arg-type]
 
 
-def list_due(session: Session, wf: Workflow, actor: Actor, now: datetime) -> list[Item]:
+def list_due(session: Session, wf: WorkflowContext, actor: Actor, now: datetime) -> list[Item]:
     """``/due``: open items of this chat due by the end of the next working day, soonest first."""
     scope = chat_scope(session, wf, actor)
     until = due_soon_until(now, wf.tz, wf.policy.hours)
@@ -400,7 +399,7 @@ def list_due(session: Session, wf: Workflow, actor: Actor, now: datetime) -> lis
     return items
 
 
-def list_overdue(session: Session, wf: Workflow, actor: Actor, now: datetime) -> list[Item]:
+def list_overdue(session: Session, wf: WorkflowContext, actor: Actor, now: datetime) -> list[Item]:
     """``/overdue``: open items of this chat past their deadline, longest overdue first."""
     scope = chat_scope(session, wf, actor)
     items = list(session.exec(_open_in_scope(session, scope).where(Item.deadline <= now)))
@@ -408,7 +407,7 @@ def list_overdue(session: Session, wf: Workflow, actor: Actor, now: datetime) ->
     return items
 
 
-def _answer_list(session: Session, wf: Workflow, actor: Actor, now: datetime, items: list[Item],
+def _answer_list(session: Session, wf: WorkflowContext, actor: Actor, now: datetime, items: list[Item],
                  heading: str, scope: tuple[str, str | None], until: datetime | None = None) -> None:
     if actor.chat_id is None:
         return
@@ -416,12 +415,11 @@ def _answer_list(session: Session, wf: Workflow, actor: Actor, now: datetime, it
     text = wf.renderer.template("reminder_list.html.j2", wf.lang_for(actor), heading=heading, items=shown,
                                 more=max(len(items) - LIST_LIMIT, 0), until=until,
                                 region_name=wf.region_name(scope[1]) if scope[0] == "region" else None)
-    wf.say(session, actor.chat_id, text, now, reply_to=actor.message_id, purpose="list")
+    say(session, actor.chat_id, text, now, reply_to=actor.message_id, purpose="list")
 
 
 __all__ = [
     "DEADLINE_EVENTS",
-    "OPEN_STATUSES",
     "chat_scope",
     "deadline_for",
     "decide_extension",

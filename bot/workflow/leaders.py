@@ -1,5 +1,5 @@
-"""Workflow steps for leaders: the early warning of similar messages about one place, and reports on
-request (``/report``).
+"""Workflow steps for leaders: the alert about a sensitive message, the early warning of similar
+messages about one place (both run at intake), and reports on request (``/report``).
 
 Early warning
 -------------
@@ -30,32 +30,50 @@ that groups them, instead of one alert each.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from datetime import datetime, timedelta
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
 
 from sqlalchemy import event, select
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.delivery.outbox import PRIORITY_LANE, ROUTINE_LANE, enqueue_message
+from bot.delivery.outbox import PRIORITY_LANE, ROUTINE_LANE, Button, enqueue_message
 from bot.reports.hot_issues import title_terms
 from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import Refusal, Role
-from bot.workflow.core import SYSTEM, Actor, after_intake
+from bot.workflow.context import SYSTEM, Actor, WorkflowContext
+from bot.workflow.items import log_event
+from bot.workflow.supervision import CALLBACK_SUPERVISE
 from storage.models import Event, Item
 
-if TYPE_CHECKING:
-    from bot.workflow.core import Workflow
-
-__all__ = ["MIN_SHARED_TERMS", "early_warning", "send_report", "similar_terms"]
+__all__ = ["MIN_SHARED_TERMS", "alert_sensitive", "early_warning", "send_report", "similar_terms"]
 
 MIN_SHARED_TERMS = 2
 WARNING_ACTION = "early_warning"
 LISTED_IN_WARNING = 10  # items listed in a warning's text; the rest are counted
+
+
+def alert_sensitive(session: Session, wf: WorkflowContext, item: Item, now: datetime) -> None:
+    """A sensitive item goes to the leaders and the desk at once, on the priority lane, with a
+    button to supervise it."""
+    terms = json.loads(item.sensitive_terms or "[]")
+    for chat_id in dict.fromkeys((wf.config.leaders.chat_id, wf.config.desk.chat_id)):
+        text = wf.renderer.template(
+            "alert.html.j2", None, item=item, terms=terms,
+            excerpt=mask_personal_numbers(item.body)[:300],
+            region_name=wf.region_name(item.region), category=item.sensitive_category,
+        )
+        buttons = [[Button(wf.renderer.text("button.supervise_plain", None, id=item.id),
+                           f"{CALLBACK_SUPERVISE}:{item.id}")]]
+        enqueue_message(session, chat_id, text, now=now, lane=PRIORITY_LANE, item_id=item.id,
+                        purpose="alert", buttons=buttons, dedupe_key=f"alert:{item.id}:{chat_id}")
+
+
+# ------------------------------------------------------------------------------------ early warning
 
 
 def _place_words(config: Config) -> frozenset[str]:
@@ -192,18 +210,17 @@ class RecentMessages:
         return {place for place, _ in self.by_place_term}
 
 
-_RECENT: "weakref.WeakKeyDictionary[Workflow, RecentMessages]" = weakref.WeakKeyDictionary()
+_RECENT: "weakref.WeakKeyDictionary[WorkflowContext, RecentMessages]" = weakref.WeakKeyDictionary()
 
 
-def recent_messages(wf: "Workflow") -> RecentMessages:
+def recent_messages(wf: WorkflowContext) -> RecentMessages:
     index = _RECENT.get(wf)
     if index is None:
         index = _RECENT[wf] = RecentMessages(wf.config)
     return index
 
 
-@after_intake
-def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], now: datetime) -> None:
+def early_warning(session: Session, wf: WorkflowContext, new_items: Sequence[Item], now: datetime) -> None:
     """Queue one warning per burst of similar messages about one place (see the module's docstring)."""
     config = wf.config
     needed = config.triage.warning_count
@@ -230,7 +247,7 @@ def early_warning(session: Session, wf: "Workflow", new_items: Sequence[Item], n
     event.listen(session, "after_commit", lambda _session: index.add(own), once=True)
 
 
-def _warn_bursts(session: Session, wf: "Workflow", index: RecentMessages, fresh: Sequence[Item],
+def _warn_bursts(session: Session, wf: WorkflowContext, index: RecentMessages, fresh: Sequence[Item],
                  needed: int, window: timedelta, now: datetime) -> None:
     # latest first: in a batch, the last message's group holds the earlier ones, so a batch that
     # brings a whole burst makes one warning listing all of it
@@ -264,7 +281,7 @@ def _warn_bursts(session: Session, wf: "Workflow", index: RecentMessages, fresh:
         _queue_warning(session, wf, me, group, window, now)
 
 
-def _queue_warning(session: Session, wf: "Workflow", trigger: _Row, group: list[_Row],
+def _queue_warning(session: Session, wf: WorkflowContext, trigger: _Row, group: list[_Row],
                    window: timedelta, now: datetime) -> None:
     config = wf.config
     shared = Counter(term for row in group for term in row.terms & trigger.terms)
@@ -295,7 +312,7 @@ def _queue_warning(session: Session, wf: "Workflow", trigger: _Row, group: list[
 # ------------------------------------------------------------------------------------ /report
 
 
-def send_report(session: Session, wf: "Workflow", actor: Actor, kind: str, now: datetime) -> None:
+def send_report(session: Session, wf: WorkflowContext, actor: Actor, kind: str, now: datetime) -> None:
     """``/report weekly|monthly``: the last whole week's roundup or the last month's report, as the
     scheduler would send it, to the chat it was asked in (leaders and supervisors only)."""
     from bot.reports.builder import build_report, period_for
@@ -313,4 +330,4 @@ def send_report(session: Session, wf: "Workflow", actor: Actor, kind: str, now: 
     rendered = render_report(report, wf.renderer, wf.lang_for(actor))
     queue_report(session, rendered, actor.chat_id, now, lane=PRIORITY_LANE,
                  reply_to_message_id=actor.message_id)
-    wf._log(session, None, "report_sent", actor, now, kind=kind, period=period.label)
+    log_event(session, None, "report_sent", actor, now, kind=kind, period=period.label)

@@ -285,10 +285,10 @@ def split_by_sensitivity(routine: int | None = None, sensitive: int | None = Non
     when None); what was judged once is kept for the next call."""
     if not _SCAN:
         from bot.render import Renderer
-        from bot.workflow import Workflow
+        from bot.workflow import WorkflowContext
 
         cfg = bench_config("sqlite:///unused.db")
-        wf = Workflow(cfg, Renderer(cfg.language, cfg.schedule.tz))
+        wf = WorkflowContext(cfg, Renderer(cfg.language, cfg.schedule.tz))
         _SCAN.update(wf=wf, year=datetime.now(cfg.schedule.tz).year, next=0, routine=[], sensitive=[])
     messages = real_messages()
     found_r, found_s = _SCAN["routine"], _SCAN["sensitive"]

@@ -151,6 +151,8 @@ def breakdown(n: int = 2000) -> dict[str, float]:
     from bot.reports.hot_issues import title_terms
     from bot.app_context import AppContext
     from bot.workflow import Incoming
+    from bot.workflow.cards import render_card
+    from bot.workflow.intake import intake, triage_fields
     from bot.workflow.leaders import similar_terms
     from tests.bench.common import bench_config
 
@@ -161,7 +163,7 @@ def breakdown(n: int = 2000) -> dict[str, float]:
         wf = s.workflow
         incoming = [Incoming(m["external_id"], m["body"], title=m.get("title", ""), region=m["region"],
                              author=m.get("author")) for m in messages]
-        s.db.call(wf.intake, [Incoming("parts-warm", "预热", title="预热")], now)  # templates, caches
+        s.db.call(intake, wf, [Incoming("parts-warm", "预热", title="预热")], now)  # templates, caches
         out: dict[str, float] = {}
 
         def timed(name: str, fn: Any, values: Sequence[Any]) -> list[Any]:
@@ -171,14 +173,14 @@ def breakdown(n: int = 2000) -> dict[str, float]:
             return results
 
         timed("triage (routing, priority, sensitivity, deadline)",
-              lambda m: wf.triage_fields(m.title, m.body, m.region, now), incoming)
+              lambda m: triage_fields(wf, m.title, m.body, m.region, now), incoming)
         title_terms.cache_clear()
         timed("title words for the early warning", lambda m: similar_terms(m.title, wf.config), incoming)
         title_terms.cache_clear()
         started = time.perf_counter()
-        stored = [item for chunk in batches(incoming, 100) for item, _ in s.db.call(wf.intake, chunk, now)]
+        stored = [item for chunk in batches(incoming, 100) for item, _ in s.db.call(intake, wf, chunk, now)]
         whole = (time.perf_counter() - started) / len(incoming) * 1000
-        timed("card rendering", wf.render_card, stored)
+        timed("card rendering", lambda item: render_card(wf, item), stored)
         out["storage and the rest of the workflow"] = whole - sum(out.values())
         out["whole workflow step"] = whole
         s.db.engine.dispose()

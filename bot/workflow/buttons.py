@@ -1,0 +1,92 @@
+"""The inline buttons: every callback the bot puts on a message, and what a press of it does.
+
+A button's callback data is ``<action>:<item id>``. A press is checked like the command it stands
+for, and also that the pressed message really is the one that carries this button for this item
+(so a forwarded or replayed callback changes nothing); it returns the pop-up text. A new button is
+one line in :data:`BUTTONS` and one function here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from bot.delivery.outbox import active_cards, card_at
+from bot.rules.states import Refusal
+from bot.workflow.cards import CALLBACK_CLAIM
+from bot.workflow.claims import claim
+from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.deadlines import CALLBACK_APPROVE, CALLBACK_REFUSE, decide_extension
+from bot.workflow.supervision import CALLBACK_SUPERVISE, supervise
+from storage.models import Outbox
+
+# fn(session, wf, item_id, actor, chat_id, message_id, now) -> the pop-up text
+ButtonAction = Callable[[Session, WorkflowContext, int, Actor, int, int, datetime], str]
+
+
+def press(session: Session, wf: WorkflowContext, action: str, item_id: int, actor: Actor,
+          chat_id: int, message_id: int, now: datetime) -> str:
+    """A button press, checked like the command it stands for; returns the pop-up text."""
+    fn = BUTTONS.get(action)
+    if fn is None:
+        raise Refusal("stale_button")
+    actor = Actor(actor.user_id, actor.name, chat_id, None, actor.lang, actor.source)
+    return fn(session, wf, item_id, actor, chat_id, message_id, now)
+
+
+def _press_claim(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                 message_id: int, now: datetime) -> str:
+    """The pressed message must be this item's live card in this chat: a forwarded or replayed
+    callback naming another item changes nothing. Its message id may not be recorded yet if the
+    press comes within moments of the card's delivery."""
+    pressed = card_at(session, chat_id, message_id)
+    if pressed is not None:
+        if pressed.item_id != item_id or not pressed.active:
+            raise Refusal("stale_button")
+    # (re-read: the worker may have recorded the id between the two queries)
+    elif not any(c.chat_id == chat_id and c.message_id in (None, message_id) for c in active_cards(session, item_id)):
+        raise Refusal("stale_button")
+    claim(session, wf, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_claimed_plain", wf.lang_for(actor), id=item_id)
+
+
+def _press_supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                     message_id: int, now: datetime) -> str:
+    """Only the alert (or card) about this very item, sent in this chat, carries this button."""
+    sent = session.exec(select(Outbox).where(
+        Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
+    if sent is None and card_at(session, chat_id, message_id) is None:
+        # a press within moments of the alert's delivery, before its message id is recorded
+        in_flight = session.exec(select(Outbox).where(
+            Outbox.chat_id == chat_id, Outbox.item_id == item_id, Outbox.purpose == "alert",
+            or_(Outbox.message_id.is_(None), Outbox.message_id == message_id))).first()  # type: ignore[union-attr]
+        other = session.exec(select(Outbox).where(
+            Outbox.chat_id == chat_id, Outbox.message_id == message_id)).first()
+        if in_flight is None or (other is not None and other.item_id != item_id):
+            raise Refusal("stale_button")
+    supervise(session, wf, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_supervised_plain", wf.lang_for(actor), id=item_id)
+
+
+def _press_approve(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                   message_id: int, now: datetime) -> str:
+    """The desk approves an extension request (the request itself checks the pressed message)."""
+    return decide_extension(session, wf, item_id, actor, True, now, chat_id=chat_id, message_id=message_id)
+
+
+def _press_refuse(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                  message_id: int, now: datetime) -> str:
+    """The desk refuses an extension request."""
+    return decide_extension(session, wf, item_id, actor, False, now, chat_id=chat_id, message_id=message_id)
+
+
+# callback action -> what a press does
+BUTTONS: dict[str, ButtonAction] = {
+    CALLBACK_CLAIM: _press_claim,          # a card (cards.py)
+    CALLBACK_SUPERVISE: _press_supervise,  # a sensitive alert (leaders.py)
+    CALLBACK_APPROVE: _press_approve,      # an extension request in the desk (deadlines.py)
+    CALLBACK_REFUSE: _press_refuse,
+}

@@ -1,0 +1,91 @@
+"""An item's card: what it shows, posting it in the item's chat, and editing it as the item changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.delivery.outbox import (
+    PRIORITY_LANE,
+    ROUTINE_LANE,
+    Button,
+    active_cards,
+    card_at,
+    enqueue_card_edit,
+    enqueue_cards,
+)
+from bot.render import fit
+from bot.rules.deadlines import Priority
+from bot.rules.masking import mask_personal_numbers
+from bot.rules.states import Refusal, Status
+from bot.workflow.context import WorkflowContext
+from bot.workflow.roster import region_chat
+from storage.models import Item, Region
+
+CALLBACK_CLAIM = "claim"
+
+
+def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to: str | None = None,
+                lang: str | None = None) -> tuple[str, list[list[Button]]]:
+    """The card's HTML and buttons. Group cards mask personal numbers; ``full`` shows all."""
+    body = item.body if full else mask_personal_numbers(item.body)
+    title = item.title if full else mask_personal_numbers(item.title or "")
+    shown = _ItemForCard(item, title)
+    reply_excerpt = (item.reply or "")[:300]
+
+    def render(text: str, truncated: bool) -> str:
+        return wf.renderer.template(
+            "card.html.j2", lang, item=shown, body=text, truncated=truncated,
+            region_name=wf.region_name(item.region), moved_to=moved_to,
+            reply_excerpt=reply_excerpt,
+        )
+
+    text = fit(render, body)
+    buttons: list[list[Button]] = []
+    if item.status == Status.NEW and moved_to is None:
+        buttons.append([Button(wf.renderer.text("button.claim_plain", lang, id=item.id),
+                               f"{CALLBACK_CLAIM}:{item.id}")])
+    return text, buttons
+
+
+def post_cards(session: Session, wf: WorkflowContext, items: Sequence[Item], now: datetime) -> None:
+    """Queue the cards of new items: their region's chat, or the desk for the unrouted."""
+    chats = dict(session.execute(select(Region.code, Region.chat_id)).all())
+    cards = []
+    for item in items:
+        chat_id = (chats.get(item.region) or region_chat(session, wf, item.region)
+                   if item.region else wf.config.desk.chat_id)
+        text, buttons = render_card(wf, item)
+        lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
+        cards.append((item, chat_id, text, buttons, lane))
+    enqueue_cards(session, cards, now=now)
+
+
+def refresh_cards(session: Session, wf: WorkflowContext, item: Item, now: datetime,
+                  lane: int = ROUTINE_LANE) -> None:
+    """Queue an edit of each live card of the item to show it as it is now."""
+    for card in active_cards(session, item.id or 0):
+        text, buttons = render_card(wf, item)
+        enqueue_card_edit(session, card, text, now=now, buttons=buttons, lane=lane)
+
+
+def item_for_card(session: Session, chat_id: int, message_id: int) -> int:
+    """The item whose card this message is (``/reply text`` sent as a reply to a card)."""
+    card = card_at(session, chat_id, message_id)
+    if card is None:
+        raise Refusal("not_a_card")
+    return card.item_id
+
+
+class _ItemForCard:
+    """The item as a card shows it (title masked for group chats), read-only for templates."""
+
+    def __init__(self, item: Item, title: str) -> None:
+        self._item = item
+        self.title = title
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)

@@ -1,0 +1,90 @@
+"""What every workflow step is given: who acts (:class:`Actor`) and the rules compiled from the
+config once (:class:`WorkflowContext`).
+
+Compiling the rules (the region directory, the term lists, the sensitivity categories, the deadline
+policy) costs far more than a step, so it is done once per process, and each step takes the result
+as its second argument: ``db.run(claim, wf, item_id, actor, now)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config, OfficerConfig, TriageConfig
+from bot.render import Renderer
+from bot.rules.deadlines import DeadlinePolicy, OfficeHours
+from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS
+from bot.rules.routing import RegionDirectory, RegionRef
+from bot.rules.sensitivity import SensitivityCategory, SensitivityTriage
+from bot.rules.states import Person
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and from where (``user_id`` None: the system, the API or the scheduler)."""
+
+    user_id: int | None
+    name: str
+    chat_id: int | None = None
+    message_id: int | None = None  # the command's message, so answers can reply to it
+    lang: str | None = None  # Telegram's language_code
+    source: str = "telegram"
+
+
+SYSTEM = Actor(user_id=None, name="system", source="system")
+
+
+class WorkflowContext:
+    """The config and the rules compiled from it, built once and shared by every step."""
+
+    def __init__(self, config: Config, renderer: Renderer) -> None:
+        self.config = config
+        self.renderer = renderer
+        self.tz = config.schedule.tz
+        self.directory = RegionDirectory(
+            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases)) for r in config.regions]
+        )
+        self.region_names = {r.code: r.name for r in config.regions}
+        d = config.deadlines
+        self.policy = DeadlinePolicy(
+            ordinary_days=d.ordinary_days,
+            complex_days=d.complex_days,
+            max_extension_days=d.max_extension_days,
+            hours=OfficeHours(start=config.schedule.office_start, end=config.schedule.office_end),
+        )
+        t = config.triage
+        self.urgent_terms = tuple(t.urgent_terms) if t.urgent_terms is not None else DEFAULT_URGENT_TERMS
+        self.complex_terms = tuple(t.complex_terms) if t.complex_terms is not None else DEFAULT_COMPLEX_TERMS
+        self.sensitivity = build_sensitivity(t)
+        self.roster: dict[int, OfficerConfig] = {o.user_id: o for o in config.officers}
+
+    def person(self, user_id: int | None, fallback_name: str = "") -> Person:
+        """The roster's view of a user (role None: not in the roster)."""
+        officer = self.roster.get(user_id) if user_id is not None else None
+        if officer is None:
+            return Person(user_id=user_id or 0, name=fallback_name, role=None, region=None)
+        return Person(user_id=officer.user_id, name=officer.name, role=officer.role, region=officer.region)
+
+    def lang_for(self, actor: Actor) -> str:
+        """An officer's configured language wins; else Telegram's language_code; else the deployment's."""
+        officer = self.roster.get(actor.user_id) if actor.user_id is not None else None
+        if officer is not None and officer.language:
+            return self.renderer.lang(officer.language)
+        return self.renderer.lang(actor.lang) if actor.lang else self.renderer.default_lang
+
+    def region_name(self, code: str | None) -> str | None:
+        return self.region_names.get(code) if code else None
+
+
+def build_sensitivity(t: TriageConfig) -> SensitivityTriage:
+    """The compiled sensitivity triage: the built-in categories unless the config names its own."""
+    kwargs: dict[str, Any] = {}
+    if t.sensitivity_categories is not None:
+        kwargs["categories"] = [SensitivityCategory(c.key, c.name_zh, c.name_en, tuple(c.terms), c.weight)
+                                for c in t.sensitivity_categories]
+    if t.exclusions is not None:
+        kwargs["exclusions"] = tuple(t.exclusions)
+    if t.sensitivity_threshold is not None:
+        kwargs["threshold"] = t.sensitivity_threshold
+    return SensitivityTriage(**kwargs)

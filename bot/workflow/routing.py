@@ -1,0 +1,56 @@
+"""Routing by hand: ``/route N <region>`` sends an unrouted item to a region, or a routed one to
+another (its old card says where it went; the new region's chat gets a new card)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.delivery.outbox import active_cards, enqueue_card_edit
+from bot.rules.states import Refusal, check_route, route_action, target
+from bot.workflow.answers import say
+from bot.workflow.cards import post_cards, render_card
+from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.items import get_item, log_event, view
+from storage.models import Item
+
+
+def route(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, region_ref: str,
+          now: datetime) -> Item:
+    """Route an unrouted item, or re-route a routed one: the old card says where it went and a
+    new card is posted in the new region's chat."""
+    person = wf.person(actor.user_id, actor.name)
+    item = get_item(session, item_id, lock=True)
+    current = view(wf, item, now)
+    check_route(person, current)
+    ref = (region_ref or "").strip()
+    region = wf.directory.resolve(ref)
+    if region is None:
+        raise Refusal("unknown_region", {"ref": ref, "choices": "、".join(
+            f"{r.name}({r.code})" for r in wf.config.regions)})
+    if item.region == region.code:
+        raise Refusal("same_region", {"id": item_id, "region": region.name})
+    old_region = item.region
+    old_cards = active_cards(session, item_id)
+    item.region, item.region_hint, item.route_reason = region.code, None, "manual"
+    item.status = target(route_action(current))
+    item.claimed_by = item.claimed_by_name = None
+    item.claimed_at = None
+    session.add(item)
+    session.flush()
+    for card in old_cards:
+        card.active = False
+        session.add(card)
+        text, buttons = render_card(wf, item, moved_to=region.name)
+        enqueue_card_edit(session, card, text, now=now, buttons=buttons)
+    post_cards(session, wf, [item], now)
+    log_event(session, item, "rerouted" if old_region else "routed", actor, now,
+              old=old_region, new=region.code)
+    if actor.chat_id is not None:
+        lang = wf.lang_for(actor)
+        msg = (wf.renderer.text("ok.rerouted", lang, id=item_id, old=wf.region_name(old_region),
+                                region=region.name)
+               if old_region else wf.renderer.text("ok.routed", lang, id=item_id, region=region.name))
+        say(session, actor.chat_id, msg, now, reply_to=actor.message_id, item_id=item_id)
+    return item
