@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler
 
-from handlers import buttons, commands, deadlines, leaders
+from handlers import buttons, commands, deadlines, leaders, setup
 
 # the commands, in menu order; their menu descriptions are catalogue strings ``menu.<name>_plain``
 COMMANDS = (
@@ -16,6 +16,7 @@ COMMANDS = (
     ("supervise", commands.supervise),
     *deadlines.COMMANDS,
     *leaders.COMMANDS,
+    ("id", setup.id_command),
     ("help", commands.help_command),
     ("start", commands.start),
 )
@@ -25,3 +26,5 @@ def register(app: Application) -> None:
     for name, callback in COMMANDS:
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(buttons.on_button))
+    # the bot joined a group: tell its id (a group of its own, beside the delivery's housekeeping)
+    app.add_handler(ChatMemberHandler(setup.on_added, ChatMemberHandler.MY_CHAT_MEMBER), group=1)
