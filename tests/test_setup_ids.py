@@ -30,9 +30,9 @@ async def test_adding_the_bot_to_a_group_posts_the_groups_id(harness: Harness) -
     assert "白银市联络群" in greeting.text
     # a change of rights while it stays in the group is not a new arrival: no second greeting
     harness.standin.set_bot_member(NEW_GROUP, "administrator", announce=True, by_user_id=ZHANG)
-    await harness.say(NEW_GROUP, ZHANG, "/id")
-    await harness.standin.wait_for(lambda st: sum(f"chat_id = {NEW_GROUP}" in (m.text or "")
-                                                  for m in st.messages(NEW_GROUP)) >= 2)
+    asked = await harness.say(NEW_GROUP, ZHANG, "/id")
+    await harness.standin.wait_for(lambda st: any(m.reply_to_message_id == asked["message_id"]
+                                                  for m in st.messages(NEW_GROUP)))
     await harness.drain()
     texts = [m.text or "" for m in harness.standin.messages(NEW_GROUP)]
     assert sum(f"chat_id = {NEW_GROUP}" in t for t in texts) == 2  # the greeting and the /id answer
