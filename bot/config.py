@@ -66,6 +66,10 @@ _WEEKDAY_NAMES = {
 
 # Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ -.
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Upper bounds of durations: a longer one means nothing to a service that sweeps every minute, and
+# date arithmetic with it would overflow.
+_HOURS_A_YEAR = 365 * 24
+_MINUTES_A_YEAR = _HOURS_A_YEAR * 60
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TIME_RE = re.compile(r"^(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})$")
 
@@ -593,7 +597,7 @@ def _parse_reminders(sec: _Section) -> RemindersConfig:
     before = tuple(points)
     return RemindersConfig(
         unclaimed_after_minutes=sec.opt(
-            "unclaimed_after_minutes", _int_range(1, None), d.unclaimed_after_minutes
+            "unclaimed_after_minutes", _int_range(1, _MINUTES_A_YEAR), d.unclaimed_after_minutes
         ),
         before_deadline=before,
         quiet_for_urgent=sec.opt("quiet_for_urgent", _bool, d.quiet_for_urgent),
@@ -629,7 +633,7 @@ def _parse_triage(sec: _Section) -> TriageConfig:
         sensitivity_categories=categories,
         exclusions=sec.opt("exclusions", _str_list, None),
         warning_count=sec.opt("warning_count", _int_range(1, None), d.warning_count),
-        warning_window_hours=sec.opt("warning_window_hours", _int_range(1, None), d.warning_window_hours),
+        warning_window_hours=sec.opt("warning_window_hours", _int_range(1, _HOURS_A_YEAR), d.warning_window_hours),
     )
 
 
