@@ -164,3 +164,20 @@ def test_minutes_before_the_deadline_remind() -> None:
         assert seen == [1, 2]  # half-way, then 30 minutes before
     finally:
         s.db.dispose()
+
+
+def test_calendar_from_the_config_sets_the_deadline() -> None:
+    """Received on the last day the package knows; the config lists 2027's New Year's Day."""
+    data = copy.deepcopy(BASE_CONFIG)
+    data["database"]["url"] = "sqlite://"
+    received = datetime(2026, 12, 31, 10, 0, tzinfo=TZ)
+    for holidays, deadline, provisional in ((["2027-01-01"], datetime(2027, 1, 8, 18, 0, tzinfo=TZ), False),
+                                            ([], datetime(2027, 1, 7, 18, 0, tzinfo=TZ), True)):
+        data["calendar"] = {"holidays": holidays}
+        s = AppContext.create(parse_config(data, env={}))
+        try:
+            (item, _), = s.db.call(s.workflow.intake, [Incoming("c1", "城关区路灯坏了。", region="620100",
+                                                                received_at=received)], received)
+            assert (item.deadline, item.deadline_provisional) == (deadline, provisional)
+        finally:
+            s.db.dispose()
