@@ -628,3 +628,24 @@ def test_calendar_days(tmp_path: Path) -> None:
 def test_calendar_day_in_both_lists_names_both(tmp_path: Path) -> None:
     err = refused(tmp_path, BASE + '\n[calendar]\nholidays = ["2027-02-14"]\nworkdays = ["2027-02-14"]\n')
     assert err.key == "calendar.workdays[0]" and "calendar.holidays[0]" in err.message
+
+
+def test_builtin_word_lists_have_the_shape_of_the_triage_section(tmp_path: Path) -> None:
+    """The built-in lists are data in the config's own shape: the keys both have pass the config's
+    checks as a [triage] section and give the very lists the rules use by default."""
+    import tomllib
+
+    from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS
+    from bot.rules.sensitivity import DEFAULT_CATEGORIES, DEFAULT_EXCLUSIONS, DEFAULT_THRESHOLD
+    from bot.rules.wordlists import builtin
+
+    data = tomllib.loads(BASE)
+    shared = ("urgent_terms", "complex_terms", "exclusions", "sensitivity_threshold")
+    data["triage"] = {key: builtin()[key] for key in shared}
+    data["triage"]["sensitivity_categories"] = [
+        {k: v for k, v in c.items() if k != "weak_terms"} for c in builtin()["sensitivity_categories"]]
+    t = parse_config(data, env={}).triage
+    assert (t.urgent_terms, t.complex_terms) == (DEFAULT_URGENT_TERMS, DEFAULT_COMPLEX_TERMS)
+    assert (t.exclusions, t.sensitivity_threshold) == (DEFAULT_EXCLUSIONS, DEFAULT_THRESHOLD)
+    assert [(c.key, c.terms, c.weight) for c in t.sensitivity_categories] == [
+        (c.key, c.terms, c.weight) for c in DEFAULT_CATEGORIES]
