@@ -189,6 +189,7 @@ def test_example_file_with_every_optional_key_uncommented(tmp_path: Path) -> Non
     assert cfg.triage.urgent_terms and cfg.triage.complex_terms and cfg.triage.exclusions
     assert cfg.triage.sensitivity_threshold is not None
     assert cfg.triage.sensitivity_categories and cfg.triage.sensitivity_categories[0].terms
+    assert cfg.calendar.holidays and cfg.calendar.workdays
     # ... and webhook mode then works.
     cfg = load(tmp_path, enabled.replace('mode = "polling"', 'mode = "webhook"'))
     assert cfg.telegram.mode == "webhook"
