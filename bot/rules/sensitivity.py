@@ -242,14 +242,14 @@ class SensitivityTriage:
                     entries.append((ctx, (_K_EXCL_CTX, ctx)))
             else:
                 entries.append((excl, (_K_EXCL, excl)))
-        for kind, words in (
+        for kind, marker_words in (
             (_K_IMM, markers.imminent),
             (_K_RHE, markers.rhetorical),
             (_K_HYP, markers.hypothetical),
             (_K_PAST, markers.past),
             (_K_ELSE, markers.elsewhere),
         ):
-            entries.extend((w.strip(), (kind, w.strip())) for w in words if w.strip())
+            entries.extend((w.strip(), (kind, w.strip())) for w in marker_words if w.strip())
         self._matcher: TermMatcher[tuple[str, str]] = TermMatcher(entries)
         # the terms alone: most messages contain none, and then there is nothing to weigh
         self._any_term: TermMatcher[None] = TermMatcher((e[0], None) for e in entries if e[1][0] == _K_TERM)
