@@ -244,15 +244,15 @@ def is_overdue(deadline: datetime, now: datetime) -> bool:
 
 
 _POINT_RE = re.compile(r"^\s*(\d{1,4})\s*(%|wd|h|m)\s*$", re.IGNORECASE)
-_UNIT_KIND = {"%": "percent", "wd": "workdays", "h": "hours", "m": "minutes"}
+ReminderKind = Literal["percent", "workdays", "hours", "minutes"]
+
+_UNIT_KIND: dict[str, ReminderKind] = {"%": "percent", "wd": "workdays", "h": "hours", "m": "minutes"}
 _KIND_UNIT = {v: k for k, v in _UNIT_KIND.items()}
 #: What each form of a reminder point means, for error messages and the example config.
 REMINDER_POINT_FORMS = (
     "'N%' (share of the working time, 1-99), 'Nwd' (working days before the deadline), "
     "'Nh' (hours before) or 'Nm' (minutes before), N up to 9999, e.g. '50%', '1wd', '2h', '30m'"
 )
-
-ReminderKind = Literal["percent", "workdays", "hours", "minutes"]
 
 
 @dataclass(frozen=True)
