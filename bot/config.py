@@ -17,11 +17,16 @@ import difflib
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
-from datetime import time
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 from zoneinfo import ZoneInfo
+
+from bot.rules.deadlines import parse_reminder_point
+from bot.rules.states import ALL_REGIONS, Role
+from bot.rules.workdays import WorkCalendar
+from storage.urls import normalise_url
 
 __all__ = [
     "ApiConfig",
@@ -43,7 +48,6 @@ __all__ = [
     "format_error",
     "load_config",
     "parse_config",
-    "parse_reminder_offset",
 ]
 
 ENV_TELEGRAM_TOKEN = "LIUYAN_TELEGRAM_TOKEN"
@@ -51,7 +55,7 @@ ENV_API_TOKEN = "LIUYAN_API_TOKEN"
 ENV_DATABASE_URL = "LIUYAN_DATABASE_URL"
 
 LANGUAGES = ("zh", "en")
-ROLES = ("officer", "supervisor", "leader")
+ROLES = tuple(str(role) for role in Role)
 MODES = ("polling", "webhook")
 DELIVERY_MODES = ("inline", "process")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -59,13 +63,14 @@ _WEEKDAY_NAMES = {
     "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
     "friday": "fri", "saturday": "sat", "sunday": "sun",
 }
-ALL_REGIONS = "*"  # an officer's region meaning "the provincial office: every region"
 
 # Telegram's rule for setWebhook's secret_token: 1-256 characters of A-Z a-z 0-9 _ -.
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-# A reminder before the deadline: "50%" of the allowed time (1-99), "1wd" working days,
-# "2h" hours, "30m" minutes.
-_REMINDER_RE = re.compile(r"^(?:(?P<pct>[1-9][0-9]?)%|(?P<n>[1-9][0-9]*)(?P<unit>wd|h|m))$")
+# Upper bounds of durations: a longer one means nothing to a service that sweeps every minute, and
+# date arithmetic with it would overflow.
+_HOURS_A_YEAR = 365 * 24
+_MINUTES_A_YEAR = _HOURS_A_YEAR * 60
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TIME_RE = re.compile(r"^(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})$")
 
 
@@ -171,7 +176,7 @@ class RemindersConfig:
     """When officers are nudged: unclaimed items, and before each deadline."""
 
     unclaimed_after_minutes: int = 120
-    before_deadline: tuple[str, ...] = ("50%", "1wd", "2h")  # see parse_reminder_offset
+    before_deadline: tuple[str, ...] = ("50%", "1wd", "2h")  # see rules.deadlines.parse_reminder_point
     quiet_for_urgent: bool = False  # True: urgent reminders also wait out quiet hours
 
 
@@ -242,8 +247,9 @@ class Config:
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
     language: str = "zh"  # the deployment's language for group chats
-    source_path: Path | None = None
+    source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
     def region(self, code: str | None) -> RegionConfig | None:
         """The region with exactly this code, or None."""
@@ -253,55 +259,6 @@ class Config:
             if region.code == code:
                 return region
         return None
-
-    def officer(self, user_id: int | None) -> OfficerConfig | None:
-        """The roster entry for this Telegram user id, or None (not in the roster)."""
-        if user_id is None:
-            return None
-        for officer in self.officers:
-            if officer.user_id == user_id:
-                return officer
-        return None
-
-    def lookup_region(self, value: str | None) -> RegionConfig | None:
-        """The region a whole string names: its code, name or one of its aliases.
-
-        Used where a person or client names a region (``/route 12 兰州``, the API's ``region``
-        field). Case-insensitive and whitespace-trimmed; validation guarantees no string names
-        two regions, so the answer is unambiguous.
-        """
-        if value is None:
-            return None
-        wanted = _norm(value)
-        if not wanted:
-            return None
-        for region in self.regions:
-            if wanted in {_norm(region.code), _norm(region.name), *(_norm(a) for a in region.aliases)}:
-                return region
-        return None
-
-    def region_for_chat(self, chat_id: int | None) -> RegionConfig | None:
-        """The region whose group chat this is, or None (validation keeps chats one-to-one)."""
-        for region in self.regions:
-            if region.chat_id == chat_id:
-                return region
-        return None
-
-
-def parse_reminder_offset(spec: str) -> tuple[str, int]:
-    """Split a ``reminders.before_deadline`` entry into (unit, number).
-
-    ``"50%"`` -> ``("%", 50)`` (a share, 1-99, of the item's allowed time), ``"1wd"`` ->
-    ``("wd", 1)`` working days, ``"2h"`` -> ``("h", 2)`` hours, ``"30m"`` -> ``("m", 30)``
-    minutes. Raises ValueError for anything else. The same regex validates the config, so every
-    entry of a loaded config parses and the scheduler needs no error path of its own.
-    """
-    match = _REMINDER_RE.match(spec.strip()) if isinstance(spec, str) else None
-    if match is None:
-        raise ValueError(f"not a reminder offset: {spec!r}")
-    if match.group("pct"):
-        return "%", int(match.group("pct"))
-    return match.group("unit"), int(match.group("n"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,6 +316,7 @@ def parse_config(
     deadlines = _parse_deadlines(_section(data, "deadlines"))
     reminders = _parse_reminders(_section(data, "reminders"))
     triage = _parse_triage(_section(data, "triage"))
+    calendar = _parse_calendar(_section(data, "calendar"))
     language = _parse_language(data)
 
     return Config(
@@ -373,6 +331,7 @@ def parse_config(
         deadlines=deadlines,
         reminders=reminders,
         triage=triage,
+        calendar=calendar,
         language=language,
         source_path=Path(source_path) if source_path is not None else None,
     )
@@ -382,31 +341,27 @@ def parse_config(
 # Sections
 # --------------------------------------------------------------------------------------------
 
-_TOP_KEYS = (
-    "telegram", "database", "api", "schedule", "leaders", "desk", "regions", "officers",
-    "deadlines", "reminders", "triage", "language", "bot",
-)
-_TELEGRAM_KEYS = (
-    "token", "api_url", "mode", "webhook_url", "webhook_secret", "webhook_path",
-    "poll_timeout", "request_timeout", "delivery",
-)
-_DATABASE_KEYS = ("url",)
-_API_KEYS = ("host", "port", "token", "max_body_bytes", "max_batch")
-_SCHEDULE_KEYS = (
-    "timezone", "tick_seconds", "office_start", "office_end", "quiet_start", "quiet_end",
-    "weekly_day", "weekly_time", "monthly_day", "monthly_time", "overdue_repeat_time",
-)
-_CHAT_KEYS = ("chat_id",)
-_REGION_KEYS = ("code", "name", "chat_id", "aliases")
-_OFFICER_KEYS = ("user_id", "name", "region", "role", "language")
-_DEADLINE_KEYS = ("ordinary_days", "complex_days", "max_extension_days", "supervised_factor")
-_REMINDER_KEYS = ("unclaimed_after_minutes", "before_deadline", "quiet_for_urgent")
-_TRIAGE_KEYS = (
-    "urgent_terms", "complex_terms", "sensitivity_threshold", "sensitivity_categories",
-    "exclusions", "warning_count", "warning_window_hours",
-)
-_CATEGORY_KEYS = ("key", "name_zh", "name_en", "terms", "weight")
-_BOT_KEYS = ("language",)
+def _keys(shape: type) -> tuple[str, ...]:
+    """The keys a table may hold: the fields of the dataclass it becomes (one list, not two)."""
+    return tuple(f.name for f in fields(shape) if f.metadata.get("toml", True))
+
+
+# [bot] language is an older spelling of the top-level language.
+_TOP_KEYS = (*_keys(Config), "bot")
+_SECTION_SHAPES: dict[str, type] = {
+    "telegram": TelegramConfig,
+    "database": DatabaseConfig,
+    "api": ApiConfig,
+    "schedule": ScheduleConfig,
+    "leaders": ChatConfig,
+    "desk": ChatConfig,
+    "deadlines": DeadlinesConfig,
+    "reminders": RemindersConfig,
+    "triage": TriageConfig,
+    "calendar": WorkCalendar,
+}
+_SECTION_KEYS: dict[str, tuple[str, ...]] = {name: _keys(shape) for name, shape in _SECTION_SHAPES.items()}
+_SECTION_KEYS["bot"] = ("language",)
 
 
 def _parse_telegram(sec: _Section, env: Mapping[str, str]) -> TelegramConfig:
@@ -469,39 +424,11 @@ def _parse_database(sec: _Section, env: Mapping[str, str]) -> DatabaseConfig:
     file_url = sec.opt("url", _str, DatabaseConfig().url)
     env_url = _env(env, ENV_DATABASE_URL)
     url = env_url or file_url
-    origin = f" (set by {ENV_DATABASE_URL})" if env_url else ""
-    return DatabaseConfig(url=_normalise_db_url(url, sec.key("url"), origin))
-
-
-def _normalise_db_url(url: str, key: str, origin: str) -> str:
-    """Accept SQLite and PostgreSQL URLs, pointing PostgreSQL at psycopg 3 (the installed driver).
-
-    SQLAlchemy reads a plain ``postgresql://`` as psycopg2, which is not installed, and rejects
-    ``postgres://`` (the form Heroku-style hosts hand out); both are rewritten so they just work.
-    A relative SQLite path stays as written: it is relative to the current directory.
-    """
-    if url.startswith("sqlite://"):
-        return url
-    scheme, sep, rest = url.partition("://")
-    if sep:
-        if scheme in ("postgresql", "postgres"):
-            return f"postgresql+psycopg://{rest}"
-        if scheme == "postgresql+psycopg":
-            return url
-        if scheme.startswith("postgresql+"):
-            raise ConfigError(
-                key,
-                f"driver {scheme.partition('+')[2]!r} is not installed; use postgresql:// "
-                f"or postgresql+psycopg://{origin}",
-            )
-    raise ConfigError(
-        key, f"must start with sqlite:// or postgresql://, got {_redact_url(url)!r}{origin}"
-    )
-
-
-def _redact_url(url: str) -> str:
-    """Hide a password in a URL before it goes into an error message (and so into logs)."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    try:
+        return DatabaseConfig(url=normalise_url(url))
+    except ValueError as exc:
+        origin = f" (set by {ENV_DATABASE_URL})" if env_url else ""
+        raise ConfigError(sec.key("url"), f"{exc}{origin}") from None
 
 
 def _parse_api(sec: _Section, env: Mapping[str, str]) -> ApiConfig:
@@ -572,7 +499,7 @@ def _parse_regions(
 
     for i, table in enumerate(tables):
         sec = _Section(table, f"regions[{i}]")
-        sec.check_keys(_REGION_KEYS)
+        sec.check_keys(_keys(RegionConfig))
         code = sec.req("code", _str)
         if code == ALL_REGIONS:
             raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
@@ -613,7 +540,7 @@ def _parse_officers(data: dict[str, Any], regions: tuple[RegionConfig, ...]) -> 
     seen: dict[int, int] = {}
     for i, table in enumerate(tables):
         sec = _Section(table, f"officers[{i}]")
-        sec.check_keys(_OFFICER_KEYS)
+        sec.check_keys(_keys(OfficerConfig))
         user_id = sec.req("user_id", _user_id)
         if user_id in seen:
             raise ConfigError(
@@ -661,17 +588,16 @@ def _parse_deadlines(sec: _Section) -> DeadlinesConfig:
 
 def _parse_reminders(sec: _Section) -> RemindersConfig:
     d = RemindersConfig()
-    before = sec.opt("before_deadline", _str_list, d.before_deadline)
-    for k, entry in enumerate(before):
-        if not _REMINDER_RE.match(entry):
-            raise ConfigError(
-                sec.key(f"before_deadline[{k}]"),
-                f"{entry!r} is not a reminder offset; use \"50%\" (1-99% of the time left), "
-                "\"1wd\" (working days), \"2h\" (hours) or \"30m\" (minutes)",
-            )
+    points: list[str] = []
+    for k, entry in enumerate(sec.opt("before_deadline", _str_list, d.before_deadline)):
+        try:
+            points.append(str(parse_reminder_point(entry)))  # the scheduler's own parser
+        except ValueError as exc:
+            raise ConfigError(sec.key(f"before_deadline[{k}]"), str(exc)) from None
+    before = tuple(points)
     return RemindersConfig(
         unclaimed_after_minutes=sec.opt(
-            "unclaimed_after_minutes", _int_range(1, None), d.unclaimed_after_minutes
+            "unclaimed_after_minutes", _int_range(1, _MINUTES_A_YEAR), d.unclaimed_after_minutes
         ),
         before_deadline=before,
         quiet_for_urgent=sec.opt("quiet_for_urgent", _bool, d.quiet_for_urgent),
@@ -687,7 +613,7 @@ def _parse_triage(sec: _Section) -> TriageConfig:
         cats: list[SensitivityCategoryConfig] = []
         for i, table in enumerate(tables):
             csec = _Section(table, sec.key(f"sensitivity_categories[{i}]"))
-            csec.check_keys(_CATEGORY_KEYS)
+            csec.check_keys(_keys(SensitivityCategoryConfig))
             key = csec.req("key", _str)
             for j, prev in enumerate(cats):
                 if prev.key == key:
@@ -707,8 +633,22 @@ def _parse_triage(sec: _Section) -> TriageConfig:
         sensitivity_categories=categories,
         exclusions=sec.opt("exclusions", _str_list, None),
         warning_count=sec.opt("warning_count", _int_range(1, None), d.warning_count),
-        warning_window_hours=sec.opt("warning_window_hours", _int_range(1, None), d.warning_window_hours),
+        warning_window_hours=sec.opt("warning_window_hours", _int_range(1, _HOURS_A_YEAR), d.warning_window_hours),
     )
+
+
+def _parse_calendar(sec: _Section) -> WorkCalendar:
+    """The deployment's own days off and make-up working days, typed from the State Council's notice."""
+    holidays = sec.opt("holidays", _date_list, ())
+    workdays = sec.opt("workdays", _date_list, ())
+    for k, day in enumerate(workdays):
+        if day in holidays:
+            raise ConfigError(
+                sec.key(f"workdays[{k}]"),
+                f"{day.isoformat()} is also listed in calendar.holidays[{holidays.index(day)}]; "
+                "a day is either off or a working day",
+            )
+    return WorkCalendar(holidays=frozenset(holidays), workdays=frozenset(workdays))
 
 
 def _parse_language(data: dict[str, Any]) -> str:
@@ -750,20 +690,6 @@ class _Section:
         if name not in self.data:
             return default
         return conv(self.data[name], self.key(name))
-
-
-_SECTION_KEYS: dict[str, tuple[str, ...]] = {
-    "telegram": _TELEGRAM_KEYS,
-    "database": _DATABASE_KEYS,
-    "api": _API_KEYS,
-    "schedule": _SCHEDULE_KEYS,
-    "leaders": _CHAT_KEYS,
-    "desk": _CHAT_KEYS,
-    "deadlines": _DEADLINE_KEYS,
-    "reminders": _REMINDER_KEYS,
-    "triage": _TRIAGE_KEYS,
-    "bot": _BOT_KEYS,
-}
 
 
 def _section(data: dict[str, Any], name: str) -> _Section:
@@ -955,6 +881,36 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any, str], str]:
         return word
 
     return conv
+
+
+def _date(value: Any, key: str) -> date:
+    """A day written "YYYY-MM-DD" (a bare TOML date such as 2027-01-01 is accepted too)."""
+    if isinstance(value, datetime):  # a TOML date-time: a day is meant, not an instant
+        raise ConfigError(key, f"expected a day \"YYYY-MM-DD\", got a date and time ({value})")
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(key, f"expected a day \"YYYY-MM-DD\", got {_describe(value)}")
+    text = value.strip()
+    try:
+        if _DATE_RE.match(text):
+            return date.fromisoformat(text)
+    except ValueError:  # 2027-02-30
+        pass
+    raise ConfigError(key, f"expected a day \"YYYY-MM-DD\" such as \"2027-01-01\", got {value!r}")
+
+
+def _date_list(value: Any, key: str) -> tuple[date, ...]:
+    """An array of distinct days (a repeated day is a slip worth pointing at)."""
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected an array of days \"YYYY-MM-DD\", got {_describe(value)}")
+    days: list[date] = []
+    for i, item in enumerate(value):
+        day = _date(item, f"{key}[{i}]")
+        if day in days:
+            raise ConfigError(f"{key}[{i}]", f"{day.isoformat()} is listed twice (also {key}[{days.index(day)}])")
+        days.append(day)
+    return tuple(days)
 
 
 def _weekday(value: Any, key: str) -> str:

@@ -103,7 +103,8 @@ def sweep_reminders(session: Session, workflow: "WorkflowContext", now: datetime
     """Queue every reminder and overdue notice due at ``now`` that was not handled before."""
     wf = workflow
     cfg = wf.config
-    hushed = in_quiet_time(now, QuietHours(cfg.schedule.quiet_start, cfg.schedule.quiet_end), wf.tz)
+    hushed = in_quiet_time(now, QuietHours(cfg.schedule.quiet_start, cfg.schedule.quiet_end), wf.tz,
+                           calendar=wf.policy.hours.calendar)
     if hushed and cfg.reminders.quiet_for_urgent:
         return
     open_ = [str(s) for s in OPEN_STATUSES]
@@ -163,7 +164,7 @@ def _due_for(wf: "WorkflowContext", item: Any, now: datetime, keys: set[str], la
                 key = f"{item.id}:overdue@{stamp}:{aud}"
                 if key not in keys:
                     out.append(Due(item, "overdue", "overdue", key, deadline, aud, chat))
-        elif overdue_repeat_due(last_notice, now, wf.tz, cfg.schedule.overdue_repeat_time):
+        elif overdue_repeat_due(last_notice, now, wf.tz, cfg.schedule.overdue_repeat_time, wf.policy.hours.calendar):
             day = now.astimezone(wf.tz).date()
             slot = datetime.combine(day, cfg.schedule.overdue_repeat_time, tzinfo=wf.tz)
             for aud, chat in audiences:

@@ -31,20 +31,13 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.urls import normalise_url
 
 T = TypeVar("T")
 
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached right now (the API answers 503, the worker waits)."""
-
-
-def normalise_url(url: str) -> str:
-    """psycopg 3 is the installed PostgreSQL driver; plain postgresql:// would ask for psycopg2."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _use_wal(cur: Any) -> None:

@@ -21,7 +21,6 @@ from bot.config import (
     format_error,
     load_config,
     parse_config,
-    parse_reminder_offset,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,14 +164,7 @@ def test_lookups(tmp_path: Path) -> None:
     cfg = load(tmp_path, BASE)
     assert cfg.region("620500").name == "天水市"
     assert cfg.region("999999") is None and cfg.region(None) is None
-    assert cfg.officer(2001).role == "supervisor"
-    assert cfg.officer(42) is None
-    assert cfg.lookup_region("秦州区").code == "620500"
-    assert cfg.lookup_region(" 兰州市 ").code == "620100"
-    assert cfg.lookup_region("620400").code == "620400"
-    assert cfg.lookup_region("北京") is None
-    assert cfg.region_for_chat(-1001000000400).code == "620400"
-    assert cfg.region_for_chat(-1001000000002) is None
+    assert [o.role for o in cfg.officers if o.user_id == 2001] == ["supervisor"]
 
 
 def test_example_file_parses() -> None:
@@ -197,6 +189,7 @@ def test_example_file_with_every_optional_key_uncommented(tmp_path: Path) -> Non
     assert cfg.triage.urgent_terms and cfg.triage.complex_terms and cfg.triage.exclusions
     assert cfg.triage.sensitivity_threshold is not None
     assert cfg.triage.sensitivity_categories and cfg.triage.sensitivity_categories[0].terms
+    assert cfg.calendar.holidays and cfg.calendar.workdays
     # ... and webhook mode then works.
     cfg = load(tmp_path, enabled.replace('mode = "polling"', 'mode = "webhook"'))
     assert cfg.telegram.mode == "webhook"
@@ -254,7 +247,8 @@ terms = ["跳楼"]
                 'webhook_path = "/hook"\npoll_timeout = 0\nrequest_timeout = 5', text)
     cfg = load(tmp_path, text)
     assert cfg.language == "en"
-    assert cfg.officer(4001).language == "en" and cfg.officer(4001).role == "officer"
+    li = cfg.officers[-1]
+    assert (li.user_id, li.language, li.role) == (4001, "en", "officer")
     assert cfg.telegram.mode == "webhook" and cfg.telegram.webhook_secret == "s3cret_-X"
     assert cfg.telegram.request_timeout == 5.0 and isinstance(cfg.telegram.request_timeout, float)
     s = cfg.schedule
@@ -526,12 +520,14 @@ CASES = [
     ("", "\n[reminders]\nbefore_deadline = [\"50%\", \"0%\"]\n", "reminders.before_deadline[1]"),
     ("", "\n[reminders]\nbefore_deadline = [\"100%\"]\n", "reminders.before_deadline[0]"),
     ("", "\n[reminders]\nbefore_deadline = [\"1d\"]\n", "reminders.before_deadline[0]"),
-    ("", "\n[reminders]\nbefore_deadline = [\"2 h\"]\n", "reminders.before_deadline[0]"),
+    ("", "\n[reminders]\nbefore_deadline = [\"2 hours\"]\n", "reminders.before_deadline[0]"),
     ("", "\n[reminders]\nbefore_deadline = [\"0h\"]\n", "reminders.before_deadline[0]"),
     ("", "\n[reminders]\nbefore_deadline = \"2h\"\n", "reminders.before_deadline"),
     ("", "\n[reminders]\nbefore_deadline = [2]\n", "reminders.before_deadline[0]"),
     ("", "\n[reminders]\nquiet_for_urgent = 1\n", "reminders.quiet_for_urgent"),
     ("", "\n[reminders]\nunclaimed_after_minutes = 0\n", "reminders.unclaimed_after_minutes"),
+    ("", "\n[reminders]\nunclaimed_after_minutes = 525601\n", "reminders.unclaimed_after_minutes"),
+    ("", "\n[triage]\nwarning_window_hours = 8761\n", "triage.warning_window_hours"),
     ("", "\n[triage]\nurgent_terms = \"火灾\"\n", "triage.urgent_terms"),
     ("", "\n[triage]\nexclusions = [\"\"]\n", "triage.exclusions[0]"),
     ("", "\n[triage]\nsensitivity_threshold = -1\n", "triage.sensitivity_threshold"),
@@ -550,6 +546,15 @@ CASES = [
          "[[triage.sensitivity_categories]]\nkey = \"x\"\nterms = [\"b\"]\n",
      "triage.sensitivity_categories[1].key"),
     ("", "\n[triage.sensitivity_categories]\nkey = \"x\"\n", "triage.sensitivity_categories"),
+    ("", "\n[calendar]\nholidays = [\"2027-02-30\"]\n", "calendar.holidays[0]"),
+    ("", "\n[calendar]\nholidays = [\"2027-01-01\", \"1/2/2027\"]\n", "calendar.holidays[1]"),
+    ("", "\n[calendar]\nholidays = [2027-01-01T00:00:00]\n", "calendar.holidays[0]"),
+    ("", "\n[calendar]\nholidays = \"2027-01-01\"\n", "calendar.holidays"),
+    ("", "\n[calendar]\nworkdays = [20270214]\n", "calendar.workdays[0]"),
+    ("", "\n[calendar]\nworkdays = [\"2027-02-14\", \"2027-02-14\"]\n", "calendar.workdays[1]"),
+    ("", "\n[calendar]\nholidays = [\"2027-01-01\", \"2027-02-14\"]\nworkdays = [\"2027-02-14\"]\n",
+     "calendar.workdays[0]"),
+    ("", "\n[calendar]\nholiday = [\"2027-01-01\"]\n", "calendar.holiday"),
     ("", "\n[bot]\nlanguage = \"fr\"\n", "bot.language"),
     ("", "\n[bot]\nlang = \"en\"\n", "bot.lang"),
 ]
@@ -596,15 +601,52 @@ def test_ambiguous_alias_is_case_insensitive(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Reminder offsets
+# Reminder points, calendar
 # ----------------------------------------------------------------------------------------------
 
 
-def test_parse_reminder_offset() -> None:
-    assert parse_reminder_offset("50%") == ("%", 50)
-    assert parse_reminder_offset("1wd") == ("wd", 1)
-    assert parse_reminder_offset("2h") == ("h", 2)
-    assert parse_reminder_offset("30m") == ("m", 30)
-    for bad in ("0%", "100%", "2d", "h", "-1h", ""):
-        with pytest.raises(ValueError):
-            parse_reminder_offset(bad)
+def test_reminder_points_are_stored_in_their_canonical_form(tmp_path: Path) -> None:
+    cfg = load(tmp_path, BASE + '\n[reminders]\nbefore_deadline = [" 50 %", "1WD", "30M"]\n')
+    assert cfg.reminders.before_deadline == ("50%", "1wd", "30m")
+
+
+def test_reminder_point_refusal_says_the_forms(tmp_path: Path) -> None:
+    err = refused(tmp_path, BASE + '\n[reminders]\nbefore_deadline = ["soon"]\n')
+    assert err.key == "reminders.before_deadline[0]"
+    assert all(form in err.message for form in ("'N%'", "'Nwd'", "'Nh'", "'Nm'"))
+
+
+def test_calendar_days(tmp_path: Path) -> None:
+    from datetime import date
+
+    cfg = load(tmp_path, BASE + '\n[calendar]\nholidays = ["2027-01-01", 2027-02-05]\n'
+                                'workdays = [" 2027-02-14 "]\n')
+    assert cfg.calendar.holidays == {date(2027, 1, 1), date(2027, 2, 5)}
+    assert cfg.calendar.workdays == {date(2027, 2, 14)}
+    assert load(tmp_path, BASE).calendar.holidays == frozenset()
+
+
+def test_calendar_day_in_both_lists_names_both(tmp_path: Path) -> None:
+    err = refused(tmp_path, BASE + '\n[calendar]\nholidays = ["2027-02-14"]\nworkdays = ["2027-02-14"]\n')
+    assert err.key == "calendar.workdays[0]" and "calendar.holidays[0]" in err.message
+
+
+def test_builtin_word_lists_have_the_shape_of_the_triage_section(tmp_path: Path) -> None:
+    """The built-in lists are data in the config's own shape: the keys both have pass the config's
+    checks as a [triage] section and give the very lists the rules use by default."""
+    import tomllib
+
+    from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS
+    from bot.rules.sensitivity import DEFAULT_CATEGORIES, DEFAULT_EXCLUSIONS, DEFAULT_THRESHOLD
+    from bot.rules.wordlists import builtin
+
+    data = tomllib.loads(BASE)
+    shared = ("urgent_terms", "complex_terms", "exclusions", "sensitivity_threshold")
+    data["triage"] = {key: builtin()[key] for key in shared}
+    data["triage"]["sensitivity_categories"] = [
+        {k: v for k, v in c.items() if k != "weak_terms"} for c in builtin()["sensitivity_categories"]]
+    t = parse_config(data, env={}).triage
+    assert (t.urgent_terms, t.complex_terms) == (DEFAULT_URGENT_TERMS, DEFAULT_COMPLEX_TERMS)
+    assert (t.exclusions, t.sensitivity_threshold) == (DEFAULT_EXCLUSIONS, DEFAULT_THRESHOLD)
+    assert [(c.key, c.terms, c.weight) for c in t.sensitivity_categories] == [
+        (c.key, c.terms, c.weight) for c in DEFAULT_CATEGORIES]

@@ -13,7 +13,7 @@ Which items count where (``start <= t < end``, everything "as of ``now``"):
   ``reply_rate = replied / received``.
 - **mean_workdays_to_reply**: over those replied ones, the working days from the day of receipt to
   the day of the reply, both in the deployment's timezone, counted as
-  :func:`bot.rules.workdays.workdays_between` does: the span ``(received day, reply day]``, so a reply
+  :meth:`bot.rules.workdays.WorkCalendar.workdays_between` does: the span ``(received day, reply day]``, so a reply
   on the day of receipt is 0 and "received Monday, replied Tuesday" is 1. Holidays and make-up
   working days (调休) come from chinesecalendar.
 - **due**: items whose deadline fell in the period and has passed: ``start <= deadline <
@@ -48,7 +48,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from bot.config import Config
-from bot.rules.workdays import workdays_between
+from bot.rules.workdays import WorkCalendar
 from storage.models import Item
 
 __all__ = [
@@ -159,8 +159,8 @@ def _as_date(value: Any) -> date:
 
 
 @lru_cache(maxsize=65536)
-def _workdays(received: date, replied: date) -> int:
-    return workdays_between(received, replied)
+def _workdays(received: date, replied: date, calendar: WorkCalendar) -> int:
+    return calendar.workdays_between(received, replied)
 
 
 def compute_figures(session: Session, config: Config, start: datetime, end: datetime,
@@ -213,7 +213,7 @@ def compute_figures(session: Session, config: Config, start: datetime, end: date
     )
     for region, got, answered, n in day_rows:
         c = counts[region]
-        c.workdays += _workdays(_as_date(got), _as_date(answered)) * int(n)
+        c.workdays += _workdays(_as_date(got), _as_date(answered), config.calendar) * int(n)
         c.workdays_n += int(n)
 
     return _assemble(config, start, end, counts)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.rules.workdays import add_workdays, is_known, is_workday
+from bot.rules.workdays import PACKAGE_CALENDAR, WorkCalendar
 
 __all__ = [
     "Deadline",
@@ -28,6 +28,7 @@ __all__ = [
     "Priority",
     "QuietHours",
     "ReminderPoint",
+    "REMINDER_POINT_FORMS",
     "ReminderSpec",
     "apply_supervision",
     "compute_deadline",
@@ -94,10 +95,15 @@ def parse_priority(text: str | None) -> Priority | None:
 
 @dataclass(frozen=True)
 class OfficeHours:
-    """The office day; a deadline falls at ``end`` on its due day."""
+    """When the office works: from ``start`` to ``end`` on the working days of ``calendar``.
+
+    A deadline falls at ``end`` on its due day. The calendar rides along with the hours so that
+    every rule that needs one (deadlines, reminder points, "due soon") gets the deployment's own.
+    """
 
     start: time = time(9, 0)
     end: time = time(18, 0)
+    calendar: WorkCalendar = PACKAGE_CALENDAR
 
     def __post_init__(self) -> None:
         if not self.start < self.end:
@@ -162,17 +168,19 @@ def compute_deadline(
     local = received_at.astimezone(tz)
     day = local.date()
     end = policy.hours.end
+    cal = policy.hours.calendar
 
     if priority is Priority.URGENT:
-        if is_workday(day) and local.time() < end:
-            due_day, provisional = day, not is_known(day)
+        work, known = cal.lookup(day)
+        if work and local.time() < end:
+            due_day, provisional = day, not known
         else:
-            due_day, provisional = add_workdays(day, 1)
+            due_day, provisional = cal.add_workdays(day, 1)
         if extension_days:
-            due_day, more = add_workdays(due_day, extension_days)
+            due_day, more = cal.add_workdays(due_day, extension_days)
             provisional |= more
     else:
-        due_day, provisional = add_workdays(day, priority_days(priority, policy) + extension_days)
+        due_day, provisional = cal.add_workdays(day, priority_days(priority, policy) + extension_days)
 
     return Deadline(due=_local_at(due_day, end, tz), provisional=provisional)
 
@@ -200,7 +208,7 @@ def due_soon_until(now: datetime, tz: ZoneInfo, hours: OfficeHours = OfficeHours
     item due tonight is always included.
     """
     _require_aware(now, "now")
-    day, _ = add_workdays(now.astimezone(tz).date(), 1)
+    day, _ = hours.calendar.add_workdays(now.astimezone(tz).date(), 1)
     return _local_at(day, hours.end, tz)
 
 
@@ -235,16 +243,21 @@ def is_overdue(deadline: datetime, now: datetime) -> bool:
 # --------------------------------------------------------------------------- reminder ladder
 
 
-_POINT_RE = re.compile(r"^\s*(\d{1,4})\s*(%|wd|h)\s*$", re.IGNORECASE)
-_UNIT_KIND = {"%": "percent", "wd": "workdays", "h": "hours"}
-_KIND_UNIT = {v: k for k, v in _UNIT_KIND.items()}
+_POINT_RE = re.compile(r"^\s*(\d{1,4})\s*(%|wd|h|m)\s*$", re.IGNORECASE)
+ReminderKind = Literal["percent", "workdays", "hours", "minutes"]
 
-ReminderKind = Literal["percent", "workdays", "hours"]
+_UNIT_KIND: dict[str, ReminderKind] = {"%": "percent", "wd": "workdays", "h": "hours", "m": "minutes"}
+_KIND_UNIT = {v: k for k, v in _UNIT_KIND.items()}
+#: What each form of a reminder point means, for error messages and the example config.
+REMINDER_POINT_FORMS = (
+    "'N%' (share of the working time, 1-99), 'Nwd' (working days before the deadline), "
+    "'Nh' (hours before) or 'Nm' (minutes before), N up to 9999, e.g. '50%', '1wd', '2h', '30m'"
+)
 
 
 @dataclass(frozen=True)
 class ReminderSpec:
-    """One parsed rung of the ladder: ``N%`` of the working time, ``Nwd`` or ``Nh`` before."""
+    """One parsed rung of the ladder: ``N%`` of the working time, ``Nwd``, ``Nh`` or ``Nm`` before."""
 
     kind: ReminderKind
     amount: int
@@ -273,16 +286,18 @@ class ReminderPoint:
 
 
 def parse_reminder_point(s: str) -> ReminderSpec:
-    """Validate one config entry such as ``"50%"``, ``"1wd"`` or ``"2h"`` (case-insensitive)."""
+    """Parse one ``reminders.before_deadline`` entry: ``"50%"``, ``"1wd"``, ``"2h"`` or ``"30m"``.
+
+    The one parser of this setting: the config validates with it and the scheduler places the
+    rungs with it, so every entry a loaded config holds is one the sweep understands. Case and
+    spaces around the number are forgiven (``" 1WD "``, ``"50 %"``); ``str(spec)`` is the canonical
+    form. Raises ValueError (its message says which forms exist) for anything else.
+    """
     if not isinstance(s, str):
-        raise ValueError(f"reminder point must be a string like '50%', '1wd' or '2h', got {s!r}")
+        raise ValueError(f"reminder point must be a string such as '50%' or '2h', got {s!r}")
     m = _POINT_RE.match(s)
     if m is None:
-        raise ValueError(
-            f"invalid reminder point {s!r}: expected 'N%' (share of the working time, 1-99), "
-            "'Nwd' (working days before the deadline) or 'Nh' (hours before the deadline), "
-            "e.g. '50%', '1wd', '2h'"
-        )
+        raise ValueError(f"invalid reminder point {s!r}: expected {REMINDER_POINT_FORMS}")
     amount, kind = int(m.group(1)), _UNIT_KIND[m.group(2).lower()]
     if kind == "percent" and not 1 <= amount <= 99:
         raise ValueError(f"invalid reminder point {s!r}: a percentage must be between 1 and 99")
@@ -299,7 +314,7 @@ def _working_segments(
     day = start.astimezone(tz).date()
     last = end.astimezone(tz).date()
     while day <= last:
-        if is_workday(day):
+        if hours.calendar.is_workday(day):
             s = max(_local_at(day, hours.start, tz).astimezone(_UTC), start)
             e = min(_local_at(day, hours.end, tz).astimezone(_UTC), end)
             if s < e:
@@ -345,7 +360,7 @@ def reminder_points(
     - ``N%``: when N% of the office hours (on working days) between receipt and deadline have
       passed; ``50%`` is the half-way reminder.
     - ``Nwd``: the deadline's clock time on the N-th working day before the deadline day.
-    - ``Nh``: N hours (absolute time) before the deadline.
+    - ``Nh`` / ``Nm``: N hours / minutes (absolute time) before the deadline.
 
     Points at or before receipt are dropped (a 2-hour warning for an item received one hour
     before its deadline would only be noise); duplicate entries are kept once. Raises
@@ -363,10 +378,11 @@ def reminder_points(
         if spec.kind == "percent":
             at = _fraction_point(received_at, deadline, spec.amount, tz, hours)
         elif spec.kind == "workdays":
-            day, _ = add_workdays(due_local.date(), -spec.amount)
+            day, _ = hours.calendar.add_workdays(due_local.date(), -spec.amount)
             at = _local_at(day, due_local.time(), tz)
         else:
-            at = (deadline.astimezone(_UTC) - timedelta(hours=spec.amount)).astimezone(tz)
+            before = timedelta(hours=spec.amount) if spec.kind == "hours" else timedelta(minutes=spec.amount)
+            at = (deadline.astimezone(_UTC) - before).astimezone(tz)
         if received_at < at < deadline:
             points[spec.key] = ReminderPoint(key=spec.key, at=at, audience=audience)
     return sorted(points.values(), key=lambda p: (p.at, p.key))
@@ -393,28 +409,36 @@ def _quiet_clock(t: time, quiet: QuietHours) -> bool:
 
 
 def in_quiet_time(
-    now: datetime, quiet: QuietHours, tz: ZoneInfo, workdays_only: bool = True
+    now: datetime,
+    quiet: QuietHours,
+    tz: ZoneInfo,
+    workdays_only: bool = True,
+    calendar: WorkCalendar = PACKAGE_CALENDAR,
 ) -> bool:
     """Whether routine messages should wait: inside the quiet window, or (``workdays_only``)
     on a non-working day such as a weekend or public holiday."""
     _require_aware(now, "now")
     local = now.astimezone(tz)
-    if workdays_only and not is_workday(local.date()):
+    if workdays_only and not calendar.is_workday(local.date()):
         return True
     return _quiet_clock(local.time().replace(tzinfo=None), quiet)
 
 
 def next_allowed_time(
-    now: datetime, quiet: QuietHours, tz: ZoneInfo, workdays_only: bool = True
+    now: datetime,
+    quiet: QuietHours,
+    tz: ZoneInfo,
+    workdays_only: bool = True,
+    calendar: WorkCalendar = PACKAGE_CALENDAR,
 ) -> datetime:
     """The earliest instant ``>= now`` that is not quiet (``now`` if allowed), in ``tz``."""
     _require_aware(now, "now")
     candidate = now.astimezone(tz)
     for _ in range(1000):  # a working day always comes within weeks; this is only a safety bound
-        if not in_quiet_time(candidate, quiet, tz, workdays_only):
+        if not in_quiet_time(candidate, quiet, tz, workdays_only, calendar):
             return candidate
         day = candidate.date()
-        if workdays_only and not is_workday(day):
+        if workdays_only and not calendar.is_workday(day):
             candidate = _local_at(day + timedelta(days=1), time(0, 0), tz)
             continue
         # Inside the clock window: jump to its end (today's end, or tomorrow's if it wraps
@@ -426,7 +450,11 @@ def next_allowed_time(
 
 
 def overdue_repeat_due(
-    last_sent: datetime | None, now: datetime, tz: ZoneInfo, at: time = time(9, 30)
+    last_sent: datetime | None,
+    now: datetime,
+    tz: ZoneInfo,
+    at: time = time(9, 30),
+    calendar: WorkCalendar = PACKAGE_CALENDAR,
 ) -> bool:
     """Whether to repeat an overdue notice now: once per working day, from ``at`` on.
 
@@ -440,7 +468,7 @@ def overdue_repeat_due(
     _require_aware(last_sent, "last_sent")
     local = now.astimezone(tz)
     today = local.date()
-    if not is_workday(today):
+    if not calendar.is_workday(today):
         return False
     today_at = _local_at(today, at, tz)
     return local >= today_at and last_sent.astimezone(tz).date() < today

@@ -1,6 +1,6 @@
 """Priority of a citizen's message: urgent, ordinary or complex.
 
-Local practice (see NOTES.md, "Rules from the field"): urgent matters are
+Local practice: urgent matters are
 handled the same day (即收即办), ordinary ones within 5 working days, complex
 ones within 10. This module only decides the class; deadlines are computed
 elsewhere from the class and the working-day calendar.
@@ -26,13 +26,14 @@ Urgent wins over complex because the cost is asymmetric: a complex case
 flagged urgent costs someone a look the same day; an urgent one (a demolition
 site where the water has been cut off) left for 10 days costs far more.
 
+The word lists are data (``data/triage.toml``, see :mod:`bot.rules.wordlists`).
 Terms are plain substrings; a term written ``"A+B"`` matches only when every
 part occurs in the message (title or body), which is how season or context is
 expressed without a clock (``"拖欠工资+过年"``). Exclusion phrases neutralise
 the hits inside them (``"停电梯"`` is an elevator switched off, not a power
 cut; ``"危房改造"`` is a housing programme, not a house about to fall).
 
-Tuned on the 4,820 distinct real messages in ../shared/data: 77 (1.6%) come
+Tuned on 4,820 distinct real messages: 77 (1.6%) come
 out urgent and 565 (11.7%) complex. Urgent stays noisy: the data set is full
 of chronic outage complaints and past events told in long sentences; of a
 hand-judged random 30 of the urgent flags of an earlier, keyword-only
@@ -51,181 +52,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from bot.rules.deadlines import Priority
 from bot.rules.matcher import TermMatcher, drop_covered, sentence_bounds
+from bot.rules.wordlists import builtin, words
 
-URGENT = "urgent"
-ORDINARY = "ordinary"
-COMPLEX = "complex"
+URGENT = Priority.URGENT
+ORDINARY = Priority.ORDINARY
+COMPLEX = Priority.COMPLEX
 
+_LISTS = builtin()
 #: Terms that make a message urgent (handled the same day).
-DEFAULT_URGENT_TERMS: tuple[str, ...] = (
-    # water, power, gas cut off now
-    "停水",
-    "断水",
-    "无水可用",
-    "无水用",
-    "没水用",
-    "没有水用",
-    "停电",
-    "断电",
-    "停气",
-    # gas leaks
-    "燃气泄漏",
-    "燃气泄露",
-    "煤气泄漏",
-    "煤气泄露",
-    "天然气泄漏",
-    "天然气泄露",
-    # people trapped
-    "被困",
-    "困人",
-    # collapse, subsidence, burst mains, floods
-    "塌方",
-    "垮塌",
-    "坍塌",
-    "塌陷",
-    "快要倒塌",
-    "随时可能倒塌",
-    "随时会倒塌",
-    "爆管",
-    "水管爆裂",
-    "被淹",
-    # live electricity exposed
-    "漏电",
-    "电线裸露",
-    # wage arrears at the Spring Festival
-    "拖欠工资+过年",
-    "拖欠工资+年关",
-    "拖欠工资+春节",
-    "欠薪+过年",
-    "欠薪+年关",
-    "欠薪+春节",
-    "农民工工资+过年",
-    "农民工工资+年关",
-    "农民工工资+春节",
-    "讨薪+过年",
-    "讨薪+年关",
-    "讨薪+春节",
-)
-
+DEFAULT_URGENT_TERMS: tuple[str, ...] = words(_LISTS, "urgent_terms")
 #: Terms that make a message complex (several departments, 10 working days).
-DEFAULT_COMPLEX_TERMS: tuple[str, ...] = (
-    "征地",
-    "拆迁",
-    "征收",
-    "拆迁安置",
-    "安置补偿",
-    "补偿款",
-    "历史遗留",
-    "遗留问题",
-    "多年未解决",
-    "至今未解决",
-    "一直未解决",
-    "一直没有解决",
-    "土地确权",
-    "确权",
-    "宅基地",
-    "林权",
-    "房产证",
-    "不动产证",
-    "产权证",
-    "烂尾",
-    "改制",
-    "下岗职工",
-    "工龄",
-    "信访",
-    "上访",
-    "非法集资",
-    "互相推诿",
-    "踢皮球",
-    "多个部门",
-)
-
-#: Phrases that neutralise the hits they contain.
-DEFAULT_PRIORITY_EXCLUSIONS: tuple[str, ...] = (
-    "停电梯",  # elevator taken out of service
-    "挂断电话",  # "hung up the phone"
-    "断电话",
-    "危房改造",  # rural housing renovation programme
-    "危房改建",
-    "被困扰",
-    "贫困人",  # 贫困人口 contains 困人
-    "塌方式",  # 塌方式腐败/违建: "wholesale", a figure of speech
-)
-
-
+DEFAULT_COMPLEX_TERMS: tuple[str, ...] = words(_LISTS, "complex_terms")
+#: Phrases that neutralise the hits they contain ("停电梯" is an elevator, not a power cut).
+DEFAULT_PRIORITY_EXCLUSIONS: tuple[str, ...] = words(_LISTS, "priority_exclusions")
 #: Markers that, in the same sentence as an urgent hit, say it is not a
 #: present emergency: a risk ("一旦漏电", "存在坍塌风险"), a past event
 #: ("17年1月份…被断电", "去年被淹"), a chronic complaint ("经常停水",
 #: "停电好多次") or a threat ("威胁停水"). Chronic outages are real problems,
 #: but they need the utility's plan within 5 days, not a same-day dispatch.
-DEFAULT_NOT_NOW_MARKERS: tuple[str, ...] = (
-    # risk, hypothesis
-    "一旦",
-    "万一",
-    "如果",
-    "可能",
-    "风险",
-    "隐患",
-    "担心",
-    "以免",
-    "以防",
-    "避免",
-    "防止",
-    "极易",
-    "容易",
-    "会不会",
-    "是否会",
-    # past
-    "去年",
-    "前年",
-    "年前",
-    "当年",
-    "曾经",
-    "以前",
-    "之前",
-    "汛期",
-    # chronic
-    "经常",
-    "频繁",
-    "多次",
-    "每年",
-    "隔三差五",
-    "三天两头",
-    "时常",
-    "常年",
-    "好多次",
-    "屡次",
-    "屡屡",
-    "次数",
-    "频率",
-    "长期",
-    "反复",
-    "时有发生",
-    "家常便饭",
-    "每个月",
-    # threat, not yet done
-    "威胁",
-    "强调要",
-)
-
-
+DEFAULT_NOT_NOW_MARKERS: tuple[str, ...] = words(_LISTS, "not_now_markers")
 #: Markers that, in the same sentence as an urgent hit, say it is going on
 #: right now ("停水已经八天了", "连续三天", "到现在还没来"). They win over the
 #: not-now markers: a chronic problem that is also happening today is urgent.
 #: Kept narrow on purpose: broad words (现在, 目前, 至今, 已经) occur in most
 #: long sentences and, tried on the data, turned chronic complaints urgent.
-DEFAULT_ONGOING_MARKERS: tuple[str, ...] = (
-    "连续",
-    "天了",
-    "多天",
-    "一整天",
-    "整整",
-    "到现在",
-    "还没来",
-    "还没有水",
-    "仍未恢复",
-)
+DEFAULT_ONGOING_MARKERS: tuple[str, ...] = words(_LISTS, "ongoing_markers")
 
 
 def _split(term: str) -> tuple[str, ...]:

@@ -51,7 +51,8 @@ class WorkflowContext:
             ordinary_days=d.ordinary_days,
             complex_days=d.complex_days,
             max_extension_days=d.max_extension_days,
-            hours=OfficeHours(start=config.schedule.office_start, end=config.schedule.office_end),
+            hours=OfficeHours(start=config.schedule.office_start, end=config.schedule.office_end,
+                              calendar=config.calendar),
         )
         t = config.triage
         self.urgent_terms = tuple(t.urgent_terms) if t.urgent_terms is not None else DEFAULT_URGENT_TERMS

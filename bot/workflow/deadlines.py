@@ -44,7 +44,6 @@ from bot.rules.states import (
     Role,
     Status,
 )
-from bot.rules.workdays import workdays_between
 from bot.workflow.answers import say
 from bot.workflow.cards import refresh_cards
 from bot.workflow.context import Actor, WorkflowContext
@@ -159,6 +158,7 @@ def describe_item(wf: WorkflowContext, item: Item, now: datetime) -> dict[str, A
     deadline = item.deadline
     overdue = deadline is not None and now >= deadline
     left = (deadline - now).total_seconds() / 3600 if deadline is not None and not overdue else None
+    calendar = wf.policy.hours.calendar
     return {
         "id": item.id,
         "title": short_title(item),
@@ -171,9 +171,9 @@ def describe_item(wf: WorkflowContext, item: Item, now: datetime) -> dict[str, A
         "extended_by": item.extended_by,
         "supervised": item.supervised,
         "overdue": overdue,
-        "overdue_days": workdays_between(deadline.astimezone(wf.tz), now.astimezone(wf.tz)) if overdue else 0,
+        "overdue_days": calendar.workdays_between(deadline.astimezone(wf.tz), now.astimezone(wf.tz)) if overdue else 0,
         "left_hours": math.ceil(left) if left is not None else None,
-        "left_workdays": workdays_between(now.astimezone(wf.tz), deadline.astimezone(wf.tz))
+        "left_workdays": calendar.workdays_between(now.astimezone(wf.tz), deadline.astimezone(wf.tz))
         if deadline is not None and not overdue else None,
         "holder": holder_of(item),
     }

@@ -1,6 +1,6 @@
 """Deadline rules against the official 2026 calendar (dates checked with chinesecalendar 1.11.0)."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +26,7 @@ from bot.rules.deadlines import (
     parse_reminder_point,
     reminder_points,
 )
+from bot.rules.workdays import WorkCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = DeadlinePolicy()
@@ -458,3 +459,41 @@ def test_apply_supervision_shrinks_what_remained() -> None:
 ])
 def test_due_soon_until(now: str, until: str) -> None:
     assert due_soon_until(at(now), TZ) == at(until)
+
+
+# --------------------------------------------------------------------------- the config's calendar
+
+CAL_2027 = WorkCalendar(holidays=frozenset({date(2027, 1, 1)}), workdays=frozenset({date(2027, 2, 14)}))
+POLICY_2027 = DeadlinePolicy(hours=OfficeHours(calendar=CAL_2027))
+
+
+def test_new_year_2027_from_the_config() -> None:
+    # Thu 2026-12-31: the 5th working day after it, New Year's Day off, is Fri 01-08, and it is
+    # not provisional since the config lists days of 2027.
+    got = compute_deadline(at("2026-12-31T10:00:00+08:00"), Priority.ORDINARY, POLICY_2027, TZ)
+    assert got == Deadline(at("2027-01-08T18:00:00+08:00"), provisional=False)
+    # Without the config: a Mon-Fri guess that counts 01-01 as a working day, provisional.
+    assert due("2026-12-31T10:00:00+08:00", "ordinary") == Deadline(at("2027-01-07T18:00:00+08:00"), True)
+
+
+def test_make_up_sunday_from_the_config_counts() -> None:
+    # Fri 2027-02-12 urgent after hours: due the next working day, the make-up Sunday 02-14.
+    got = compute_deadline(at("2027-02-12T19:00:00+08:00"), Priority.URGENT, POLICY_2027, TZ)
+    assert got == Deadline(at("2027-02-14T18:00:00+08:00"), provisional=False)
+    assert not in_quiet_time(at("2027-02-14T10:00:00+08:00"), QuietHours(), TZ, calendar=CAL_2027)
+    assert in_quiet_time(at("2027-01-01T10:00:00+08:00"), QuietHours(), TZ, calendar=CAL_2027)
+
+
+def test_reminder_points_count_the_config_days() -> None:
+    received = at("2026-12-30T10:00:00+08:00")  # Wed; ordinary due Thu 2027-01-07 (01-01 off)
+    deadline = compute_deadline(received, Priority.ORDINARY, POLICY_2027, TZ).due
+    points = reminder_points(received, deadline, True, ["1wd", "30m"], TZ, POLICY_2027.hours)
+    assert [(p.key, p.at) for p in points] == [
+        ("before:1wd", at("2027-01-06T18:00:00+08:00")),
+        ("before:30m", at("2027-01-07T17:30:00+08:00")),
+    ]
+
+
+def test_minutes_reminder_point() -> None:
+    assert parse_reminder_point(" 30M ") == ReminderSpec("minutes", 30)
+    assert str(parse_reminder_point("30m")) == "30m"

@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from bot.rules.workdays import (
+    WorkCalendar,
     add_workdays,
     is_known,
     is_workday,
     next_workday,
     prev_workday,
+    unknown_days,
     workdays_between,
 )
 
@@ -153,3 +155,39 @@ def test_year_end_2026_counts_across_into_guessed_2027() -> None:
     assert workdays_between(date(2026, 12, 30), date(2027, 1, 4)) == 3  # 12-31, 01-01 (guessed), 01-04
     assert add_workdays(date(2027, 1, 4), -1) == (date(2027, 1, 1), True)
     assert add_workdays(date(2027, 1, 4), -2) == (date(2026, 12, 31), True)
+
+
+# --------------------------------------------------------------------------- the config's own days
+
+CAL_2027 = WorkCalendar(
+    holidays=frozenset({date(2027, 1, 1), date(2027, 2, 5)}),
+    workdays=frozenset({date(2027, 2, 14)}),  # a Sunday made a working day
+)
+
+
+def test_config_days_make_their_year_known() -> None:
+    assert not is_known(date(2027, 3, 1))
+    assert CAL_2027.is_known(date(2027, 3, 1)) and CAL_2027.is_known(date(2027, 12, 31))
+    assert not CAL_2027.is_known(date(2028, 1, 3))
+
+
+def test_config_holidays_and_make_up_days() -> None:
+    assert not CAL_2027.is_workday(date(2027, 1, 1))  # a Friday, off
+    assert CAL_2027.is_workday(date(2027, 2, 14))  # a Sunday, working
+    assert CAL_2027.add_workdays(date(2026, 12, 31), 1) == (date(2027, 1, 4), False)
+    assert CAL_2027.add_workdays(date(2027, 2, 12), 1) == (date(2027, 2, 14), False)
+
+
+def test_config_days_win_over_the_package() -> None:
+    cal = WorkCalendar(holidays=frozenset({date(2026, 11, 23)}), workdays=frozenset({date(2026, 11, 22)}))
+    assert is_workday(date(2026, 11, 23)) and not cal.is_workday(date(2026, 11, 23))
+    assert not is_workday(date(2026, 11, 22)) and cal.is_workday(date(2026, 11, 22))
+    assert cal.workdays_between(date(2026, 11, 20), date(2026, 11, 24)) == 2  # Sun 22 and Tue 24
+
+
+def test_unknown_days() -> None:
+    assert unknown_days(date(2026, 12, 1), 30) == []
+    assert unknown_days(date(2026, 12, 2), 30) == [date(2027, 1, 1)]
+    assert unknown_days(date(2026, 12, 30), 3) == [date(2027, 1, 1), date(2027, 1, 2)]
+    assert unknown_days(date(2026, 12, 2), 30, CAL_2027) == []
+    assert unknown_days(date(2027, 12, 30), 3, CAL_2027) == [date(2028, 1, 1), date(2028, 1, 2)]
