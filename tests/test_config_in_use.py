@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from bot.app_context import AppContext
 from bot.config import ConfigError, parse_config
-from bot.workflow import Actor, Incoming
+from bot.workflow import Actor, Incoming, claims, intake, supervision
 from scheduler.digest import latest_due
 from scheduler.reminders import sweep_reminders
 from scheduler.sweep import SweepReport, sweep
@@ -125,10 +125,10 @@ def run_everything(data: dict[str, Any], received: datetime) -> None:
         bodies = ["城关区家里停水了，现在还没来水。", "城关区路灯坏了。", "城关区拆迁补偿款多年未解决。"]
         incoming = [Incoming(f"x{i}", body, region="620100", received_at=received + timedelta(minutes=i))
                     for i, body in enumerate(bodies)]
-        items = s.db.call(wf.intake, incoming, received + timedelta(minutes=5))
+        items = s.db.call(intake.intake, wf, incoming, received + timedelta(minutes=5))
         ids = [item.id for item, _ in items]
-        s.db.call(wf.claim, ids[1], Actor(ZHANG, "张三", chat_id=LANZHOU_CHAT, message_id=1), received + timedelta(hours=1))
-        s.db.call(wf.supervise, ids[2], Actor(ZHAO, "赵六"), received + timedelta(hours=2), confirm=False)
+        s.db.call(claims.claim, wf, ids[1], Actor(ZHANG, "张三", chat_id=LANZHOU_CHAT, message_id=1), received + timedelta(hours=1))
+        s.db.call(supervision.supervise, wf, ids[2], Actor(ZHAO, "赵六"), received + timedelta(hours=2), confirm=False)
         for offset in (timedelta(hours=3), timedelta(days=1, hours=2), timedelta(days=8), timedelta(days=40)):
             now = received + offset
             # the sweep's parts that read these settings; building a digest reads none of them
@@ -153,7 +153,7 @@ def test_minutes_before_the_deadline_remind() -> None:
     s = AppContext.create(parse_config(data, env={}))
     try:
         received = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)  # Mon; ordinary: due Mon 11-30 18:00
-        (item, _), = s.db.call(s.workflow.intake, [Incoming("m1", "城关区路灯坏了。", received_at=received)], received)
+        (item, _), = s.db.call(intake.intake, s.workflow, [Incoming("m1", "城关区路灯坏了。", received_at=received)], received)
         assert item.deadline == datetime(2026, 11, 30, 18, 0, tzinfo=TZ)
         seen = []
         for now in (datetime(2026, 11, 26, 12, 0, tzinfo=TZ), datetime(2026, 11, 30, 17, 40, tzinfo=TZ)):
@@ -176,7 +176,7 @@ def test_calendar_from_the_config_sets_the_deadline() -> None:
         data["calendar"] = {"holidays": holidays}
         s = AppContext.create(parse_config(data, env={}))
         try:
-            (item, _), = s.db.call(s.workflow.intake, [Incoming("c1", "城关区路灯坏了。", region="620100",
+            (item, _), = s.db.call(intake.intake, s.workflow, [Incoming("c1", "城关区路灯坏了。", region="620100",
                                                                 received_at=received)], received)
             assert (item.deadline, item.deadline_provisional) == (deadline, provisional)
         finally:
