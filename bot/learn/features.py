@@ -111,16 +111,11 @@ class Vocabulary:
     @classmethod
     def fit(cls, texts: Iterable[str], *, min_df: int = 2, max_terms: int = 200_000) -> Vocabulary:
         """Terms in at least ``min_df`` texts, at most ``max_terms`` of them (most frequent first)."""
-        return cls.from_counts([ngram_counts(t) for t in texts], min_df=min_df, max_terms=max_terms)
-
-    @classmethod
-    def from_counts(cls, counts: Sequence[Counter[str]], *, min_df: int = 2,
-                    max_terms: int = 200_000) -> Vocabulary:
-        """:meth:`fit` on texts already counted (training counts each text once for both steps)."""
         df: Counter[str] = Counter()
-        for c in counts:
-            df.update(c.keys())
-        n_docs = len(counts)
+        n_docs = 0
+        for text in texts:
+            df.update(set(ngrams(text)))
+            n_docs += 1
         kept = [(t, c) for t, c in df.items() if c >= min_df]
         kept.sort(key=lambda tc: (-tc[1], tc[0]))
         kept = kept[:max_terms]
@@ -153,20 +148,16 @@ class Vocabulary:
 
     def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF rows of ``texts`` as one CSR matrix (float32)."""
-        return self.matrix_of_counts([ngram_counts(t) for t in texts])
-
-    def matrix_of_counts(self, counts: Sequence[Counter[str]]) -> sparse.csr_matrix:
-        """:meth:`matrix` of texts already counted."""
         indptr = [0]
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
-        for grams in counts:
-            c, v = self.weigh(grams)
+        for text in texts:
+            c, v = self.vector(text)
             cols.append(c)
             vals.append(v)
             indptr.append(indptr[-1] + len(c))
         data = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
         indices = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
         return sparse.csr_matrix(
-            (data, indices, np.array(indptr, dtype=np.int64)), shape=(len(counts), len(self))
+            (data, indices, np.array(indptr, dtype=np.int64)), shape=(len(texts), len(self))
         )
