@@ -28,6 +28,20 @@ Routing rule (``RegionDirectory.route``)
      through several districts; in the anonymised data set "芙蓉路" became
      "A1区路" and "浏阳河" became "A9市河", and they were the largest single
      source of wrong routes.
+   * *A district name followed by 路灯/路口/路面/路段/路边 is the district*
+     ("城关区路灯坏了", "七里河区路口"): the street furniture of the district, not a road named
+     after it (``road_features``). 路上/路旁 are left out on purpose: "X路上" reads as "on X road".
+   * *A county-level name directly qualifying a town-level name names that town of that county:*
+     in "榆中县城关镇" the 城关镇 is 榆中县's, so an alias "城关镇" configured for another region
+     (its own seat town: many counties have a 城关镇) does not count there. The qualifier ends in
+     省/市/州/盟/地区/县/区/旗, the qualified name in 镇/乡/街道/办事处/苏木/村/社区; an umbrella
+     region never qualifies (the umbrella rule below already defers to the specific region).
+   * *Common-word aliases:* an alias that is also an everyday word ("安宁" in "不得安宁", "合作",
+     "幸福"; the list is ``common_words.toml``, see :func:`common_word_aliases`) is configured in
+     ``RegionRef.common_aliases`` when it is wanted anyway, and counts only where the text marks it
+     as a place: directly followed by a place suffix (区/县/市/镇/乡/村/街道/社区/小区/片区/一带/
+     境内/辖区/地区; ``place_suffixes``) or directly preceded by another name of the same region
+     ("兰州安宁"). Elsewhere it is a word, not a place.
    * *Score:* each remaining match adds 1 to its region, a match in the title
      adds ``title_weight`` (default 10). The title is the citizen's own
      summary of where the problem is; the body often cites other places
@@ -43,7 +57,7 @@ Routing rule (``RegionDirectory.route``)
 
 Measured with ``python -m tests.bench.routing_eval`` on the 4,326 messages of
 the A-city data set (nine regions, no aliases): 60.1% routed, 0.7% tied,
-39.3% unrouted; of a hand-checked 50, 31 routed right, 2 wrong, 17 unrouted
+39.2% unrouted (2,601 / 30 / 1,695); of a hand-checked 50, 31 routed right, 2 wrong, 17 unrouted
 (none of them naming a district the rule missed). Town and estate aliases in
 the config are what would route more.
 """
@@ -51,8 +65,11 @@ the config are what would route more.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from bot.rules.matcher import Match, TermMatcher, fold_ascii, longest_non_overlapping
 
@@ -93,7 +110,38 @@ DEFAULT_NAME_CONTINUATIONS: tuple[str, ...] = (
 #: areas east/west of the river ("望城河东"), not the river.
 DEFAULT_CONTINUATION_EXCEPTIONS: tuple[str, ...] = ("河东", "河西")
 
+#: Text that, directly after a place name, makes it the place again although it begins with 路: the
+#: district's street lights, junctions, road surface and sections ("城关区路灯坏了").
+DEFAULT_ROAD_FEATURES: tuple[str, ...] = ("路灯", "路口", "路面", "路段", "路边")
+
+#: Endings of a county-level (or higher) name that can qualify a town-level name after it.
+QUALIFIER_SUFFIXES: tuple[str, ...] = ("省", "市", "州", "盟", "地区", "县", "区", "旗")
+#: Endings of a town-level (or lower) name that a county-level name before it can qualify.
+TOWN_SUFFIXES: tuple[str, ...] = ("镇", "乡", "街道", "街道办", "办事处", "苏木", "村", "社区")
+
+#: Text that, directly after a common-word alias, shows it is meant as a place.
+DEFAULT_PLACE_SUFFIXES: tuple[str, ...] = (
+    "区", "县", "市", "镇", "乡", "村", "街道", "社区", "小区", "片区", "一带", "境内", "辖区", "地区",
+)
+
+COMMON_WORDS_FILE = Path(__file__).resolve().with_name("common_words.toml")
+
 _WHITESPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Place names that are also everyday words (``common_words.toml``)."""
+    with COMMON_WORDS_FILE.open("rb") as fh:
+        return frozenset(w.strip() for w in tomllib.load(fh)["words"] if w.strip())
+
+
+def common_word_aliases(names: Iterable[str]) -> tuple[str, ...]:
+    """The names (stripped, in order, once each) that are also everyday words: as plain aliases
+    they would route messages that merely use the word ("不得安宁"), so a configuration should be
+    warned about them and take them only as ``common_aliases``."""
+    words = common_words()
+    return tuple(dict.fromkeys(n.strip() for n in names if n and n.strip() in words))
 
 
 def normalize_ref(ref: str) -> str:
@@ -108,11 +156,15 @@ class RegionRef:
 
     ``aliases`` are other names of the region or of places inside it
     (districts, towns, well-known streets) that should route to it.
+    ``common_aliases`` are such names that are also everyday words, taken
+    deliberately: they count only where the text marks them as a place (see
+    the module docstring); an explicit value resolves by them as by any alias.
     """
 
     code: str
     name: str
     aliases: tuple[str, ...] = ()
+    common_aliases: tuple[str, ...] = ()
 
     @property
     def place_names(self) -> tuple[str, ...]:
@@ -143,6 +195,8 @@ class RouteResult:
 
 # Sentinel value for terms that take part in longest-match but score nobody.
 _NEUTRAL: str = "\x00neutral"
+# Sentinel value for "<name><road feature>": cancels the blockers inside it, scores nobody.
+_UNBLOCK: str = "\x00unblock"
 
 
 class RegionDirectory:
@@ -157,6 +211,8 @@ class RegionDirectory:
         title_weight: float = DEFAULT_TITLE_WEIGHT,
         name_continuations: Iterable[str] = DEFAULT_NAME_CONTINUATIONS,
         continuation_exceptions: Iterable[str] = DEFAULT_CONTINUATION_EXCEPTIONS,
+        road_features: Iterable[str] = DEFAULT_ROAD_FEATURES,
+        place_suffixes: Iterable[str] = DEFAULT_PLACE_SUFFIXES,
     ) -> None:
         self._regions: dict[str, RegionRef] = {}
         for region in regions:
@@ -173,7 +229,8 @@ class RegionDirectory:
         # ambiguous and resolves to nothing rather than to an arbitrary one.
         lookup: dict[str, str | None] = {}
         for region in self._regions.values():
-            for key in {normalize_ref(k) for k in (region.code, *region.place_names)}:
+            keys = (region.code, *region.place_names, *region.common_aliases)
+            for key in {normalize_ref(k) for k in keys}:
                 if not key:
                     continue
                 if key in lookup and lookup[key] != region.code:
@@ -184,15 +241,23 @@ class RegionDirectory:
 
         continuations = tuple(c for c in name_continuations if c)
         exceptions = tuple(c for c in continuation_exceptions if c)
+        features = tuple(c for c in road_features if c)
+        self._place_suffixes = tuple(c for c in place_suffixes if c)
+        self._common: set[tuple[str, str]] = set()
         terms: list[tuple[str, str]] = []
         for region in self._regions.values():
-            for name in region.place_names:
+            plain = region.place_names
+            common = [t.strip() for t in region.common_aliases if t.strip() and t.strip() not in plain]
+            self._common.update((t, region.code) for t in common)
+            for name in (*plain, *common):
                 terms.append((name, region.code))
                 # "<name><continuation>" is a blocker that hides the place
                 # name inside a road/river name; an exception is a longer
-                # term that counts for the region again.
+                # term that counts for the region again; a road feature
+                # lifts the blocker it contains ("城关区路灯" holds "城关区路").
                 terms.extend((name + c, _NEUTRAL) for c in continuations)
                 terms.extend((name + c, region.code) for c in exceptions)
+                terms.extend((name + c, _UNBLOCK) for c in features)
         terms.extend((t.strip(), _NEUTRAL) for t in neutral_terms if t and t.strip())
         self._matcher: TermMatcher[str] = TermMatcher(terms, ascii_boundaries=True)
 
@@ -224,21 +289,53 @@ class RegionDirectory:
         Blockers (neutral terms and road/river continuations) remove the
         region matches they strictly contain, and nothing else: a blocker
         "长沙县路" must not defeat a configured town alias "路口镇" that merely
-        overlaps it in "长沙县路口镇". Among the surviving region matches the
-        longest of any overlapping group wins.
+        overlaps it in "长沙县路口镇". A road feature ("城关区路灯") cancels
+        the blockers inside it. Common-word aliases count only where marked
+        as places. Among the surviving region matches the longest of any
+        overlapping group wins, and a town-level name qualified by a
+        county-level name of another region right before it is dropped.
         """
         found = self._matcher.find(text)
-        blockers = [m for m in found if m.value == _NEUTRAL]
-        scoring = [
+        lifts = [m for m in found if m.value == _UNBLOCK]
+        blockers = [
             m
             for m in found
-            if m.value != _NEUTRAL
-            and not any(
-                b.start <= m.start and m.end <= b.end and b.length > m.length
-                for b in blockers
-            )
+            if m.value == _NEUTRAL and not any(_inside(m, u) for u in lifts)
         ]
-        return longest_non_overlapping(scoring)
+        candidates = [
+            m
+            for m in found
+            if m.value not in (_NEUTRAL, _UNBLOCK)
+            and not any(_inside(m, b) and b.length > m.length for b in blockers)
+        ]
+        scoring = [
+            m
+            for m in candidates
+            if (m.term, m.value) not in self._common or self._marked_as_place(text, m, candidates)
+        ]
+        return self._drop_qualified(longest_non_overlapping(scoring))
+
+    def _marked_as_place(self, text: str, m: Match[str], others: list[Match[str]]) -> bool:
+        """A common-word alias followed by a place suffix or preceded by a name of its region."""
+        if text.startswith(self._place_suffixes, m.end):
+            return True
+        return any(o.end == m.start and o.value == m.value for o in others)
+
+    def _drop_qualified(self, matches: list[Match[str]]) -> list[Match[str]]:
+        """Drop a town-level match directly after a county-level match of another region."""
+        kept: list[Match[str]] = []
+        for m in matches:
+            before = [k for k in kept if k.end == m.start]
+            if any(
+                k.value != m.value
+                and k.value not in self._umbrella
+                and k.term.endswith(QUALIFIER_SUFFIXES)
+                and m.term.endswith(TOWN_SUFFIXES)
+                for k in before
+            ):
+                continue
+            kept.append(m)
+        return kept
 
     def scores(self, title: str, body: str) -> tuple[dict[str, float], list[str]]:
         """Score per region code and the counted terms (title first)."""
@@ -271,6 +368,10 @@ class RegionDirectory:
         if len(leaders) > 1:
             return RouteResult(None, REASON_TIE, matched, hint)
         return RouteResult(leaders[0], REASON_TEXT, matched, hint)
+
+
+def _inside(inner: Match[str], outer: Match[str]) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
 
 
 def _dedupe(items: Sequence[str]) -> tuple[str, ...]:

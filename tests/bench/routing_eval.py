@@ -22,6 +22,9 @@ Figures (November 2026, title weight 10): routed 2,598 (60.1%), tied 30
 named a district that the rule missed; 11 are city- or province-level or
 about another city; 6 name only an estate, road or town a local would place
 (北辰三角洲, 松雅湖, 马栏山, 楚雅路, 长望路, 捞刀河) and would need aliases.
+Re-measured (December 2026) after "district + 路灯/路口/路面/路段/路边" became the district and a
+county-level name qualifies the town after it: routed 2,601 (60.1%), tied 30 (0.7%), unrouted 1,695
+(39.2%); the 3 newly routed are "A7县路口镇…" (a town of A7县, right).
 The 2 wrong: "A6区坡" is the anonymised 望城坡, a place in A3区, and
 "A1区A2区华庭" (an estate named after A2区, in A1区) ties in the title and
 the body tips it to A2区.
