@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from telegram.error import InvalidToken
+
 from bot.config import Config, ConfigError, format_error, load_config
 from bot.logs import setup_logging
 from storage.db import DatabaseStartError
@@ -106,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseStartError as err:
         print(err.line, file=sys.stderr)
         return err.exit_status
+    except InvalidToken:
+        print(f"config error: telegram.token: the Bot API at {config.telegram.api_url} refused it; "
+              "check telegram.token or LIUYAN_TELEGRAM_TOKEN", file=sys.stderr)
+        return EXIT_CONFIG
     except Exception as exc:  # noqa: BLE001 - one clear line for the operator, the trace in the log
         logging.getLogger("liuyan").debug("failed", exc_info=True)
         print(f"liuyan: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)

@@ -23,6 +23,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config
 from bot.render import Renderer
+from bot.rules.routing import common_word_aliases
 from bot.rules.workdays import unknown_days
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
@@ -112,8 +113,8 @@ async def check_telegram(config: Config) -> list[Check]:
         async with asyncio.timeout(TELEGRAM_TIMEOUT):
             await bot.initialize()
             me = await bot.get_me()
-    except (InvalidToken, Forbidden) as exc:
-        return [_line("fail", "telegram", "doctor.token_refused_plain", error=_first_line(exc))]
+    except (InvalidToken, Forbidden):  # PTB's message quotes the token: not for a terminal or a log
+        return [_line("fail", "telegram", "doctor.token_refused_plain", error="401 Unauthorized")]
     except (NetworkError, TimeoutError, OSError) as exc:
         return [_line("fail", "telegram", "doctor.telegram_unreachable_plain", url=config.telegram.api_url,
                       error=_first_line(exc) or type(exc).__name__)]
@@ -181,8 +182,11 @@ async def _our_healthz(host: str, port: int) -> bool:
 
 def check_aliases(config: Config) -> list[Check]:
     """Aliases that are also common words route messages that merely use the word."""
-    return [_line("warn", "aliases", "doctor.alias_common_plain", alias=alias, region=region)
-            for alias, region in config.common_word_aliases()]
+    lines = []
+    for target in (*config.regions, *getattr(config, "units", ())):
+        for alias in common_word_aliases(target.aliases):
+            lines.append(_line("warn", "aliases", "doctor.alias_common_plain", alias=alias, region=target.name))
+    return lines
 
 
 async def run_checks(config: Config, today: date) -> list[Check]:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import hmac
 import json
 import logging
@@ -21,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, ChatMemberHandler, Con
 import handlers
 from handlers.ordering import PerChatOrder
 from bot.config import Config
+from bot.rules.workdays import unknown_days
 from bot.delivery.pacing import Pacer
 from bot.delivery.transport import AiohttpRequest
 from bot.delivery.process import DeliveryProcess, make_worker
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 # update; 10 ms lets updates gather into batches (measured: at 100 commands a second p99 194 ms
 # against 2.9 s with no pause) and adds at most 10 ms at quiet times.
 POLL_INTERVAL = 0.01
+CALENDAR_WARNING_DAYS = 30  # as `liuyan doctor` checks
 
 
 def build_application(s: AppContext, *, webhook: bool = False) -> Application:
@@ -158,6 +161,16 @@ class TelegramWebhook:
         return web.json_response({"ok": True})
 
 
+def warn_unknown_calendar(config: Config, now: datetime) -> None:
+    """One warning at start when the next 30 days reach a year the calendar does not know."""
+    days = unknown_days(now.astimezone(config.schedule.tz).date(), CALENDAR_WARNING_DAYS, config.calendar)
+    if days:
+        years = ", ".join(str(y) for y in sorted({d.year for d in days}))
+        log.warning("calendar: the next %s days reach %s, which neither the installed chinesecalendar nor "
+                    "[calendar] knows; deadlines there are provisional (Mon-Fri) until the State Council's "
+                    "days are typed into [calendar] or the package is upgraded", CALENDAR_WARNING_DAYS, years)
+
+
 @dataclass
 class Service:
     """One process: start() brings every part up, stop() takes them down in reverse order."""
@@ -192,7 +205,12 @@ class Service:
 
     async def start(self, *, scheduler: bool = True) -> None:
         s, cfg = self.services, self.services.config
-        await self.app.initialize()
+        warn_unknown_calendar(cfg, s.now())
+        try:
+            await self.app.initialize()
+        except TelegramError:
+            await self.app.bot.shutdown()  # the connections getMe opened; the caller says why in one line
+            raise
         try:
             await set_menu(self.app, s)
         except TelegramError as exc:  # the menu is a convenience; the service works without it

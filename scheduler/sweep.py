@@ -32,10 +32,17 @@ SweepPart = Callable[[Session, WorkflowContext, datetime, SweepReport], None]
 
 
 def parts() -> list[SweepPart]:
-    """The time-driven parts, in order: reminders and escalation first, then reports."""
+    """The time-driven parts, in order: deadlines a newly known calendar moves, reminders and
+    escalation, then reports."""
     from scheduler import digest, reminders
 
-    return [reminders.sweep_reminders, digest.sweep_reports]
+    return [sweep_calendar, reminders.sweep_reminders, digest.sweep_reports]
+
+
+def sweep_calendar(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:
+    from bot.workflow.calendar_refresh import refresh_provisional
+
+    report.add("deadlines moved by the calendar", refresh_provisional(session, workflow, now))
 
 
 def sweep(session: Session, workflow: WorkflowContext, now: datetime) -> SweepReport:
