@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="how fast the scenario runs (2 = twice)")
     demo.add_argument("--duration", type=float, default=None,
                       help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--config", default=None,
+                      help="rehearse your own regions and roster offline (its Telegram, database, API and "
+                           "webhooks are not used)")
 
     doctor = sub.add_parser("doctor", help="check config, database, Telegram token, chats, calendar, API port")
     doctor.add_argument("--config", required=True)
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo.runner import run_demo
 
             return asyncio.run(run_demo(port=args.port, folder=Path(args.dir), speed=args.speed,
-                                        duration=args.duration))
+                                        duration=args.duration, config_path=args.config))
         if args.command == "doctor":
             return _doctor(args.config)
         config = load_config(args.config)

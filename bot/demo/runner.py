@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import sys
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import load_config
+from bot.config import Config, load_config
 from bot.render import Renderer
 from bot.demo.clock import SandboxClock, ensure_offline
 from bot.demo.scenario import Scenario, ScenarioRunner, load_scenario, real_duration, sandbox_rate
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 DEMO_DATA = Path(__file__).parent / "data"
 DEMO_TOKEN = "1000000001:DEMO-offline-token"
 DEMO_API_TOKEN = "demo-api-token"
+SAMPLE_FIELDS = ("external_id", "title", "body", "author")  # what a rehearsal posts of each sample
 
 LANZHOU, TIANSHUI, BAIYIN = -1001000000100, -1001000000200, -1001000000300
 DESK, LEADERS = -1001000000002, -1001000000001
@@ -118,6 +120,32 @@ CHAT_TITLES = {LANZHOU: "兰州市联络群", TIANSHUI: "天水市联络群", BA
                DESK: "省委办公厅值班台", LEADERS: "领导专报"}
 
 
+def offline_copy(config: Config, api_url: str, db_url: str) -> Config:
+    """The deployment's config pointed at the stand-in and a database of the demo's own: its regions,
+    units, roster and rules as they are, nothing of its Telegram, database, API or webhooks."""
+    telegram = dataclasses.replace(config.telegram, token=DEMO_TOKEN, api_url=api_url, mode="polling",
+                                   delivery="inline", poll_timeout=1)
+    changes: dict[str, Any] = dict(
+        telegram=telegram,
+        database=dataclasses.replace(config.database, url=db_url),
+        api=dataclasses.replace(config.api, host="127.0.0.1", port=0, token=DEMO_API_TOKEN),
+        schedule=dataclasses.replace(config.schedule, tick_seconds=2),
+    )
+    if hasattr(config, "webhooks"):
+        changes["webhooks"] = ()  # a rehearsal must not call the deployment's receivers
+    return dataclasses.replace(config, **changes)
+
+
+def deployment_chats(config: Config) -> dict[int, str]:
+    """Every chat the config names, titled as the web chat lists them."""
+    renderer = Renderer(config.language)
+    chats = {config.leaders.chat_id: renderer.text("web.chat_leaders_plain"),
+             config.desk.chat_id: renderer.text("web.chat_desk_plain")}
+    for target in (*config.regions, *getattr(config, "units", ())):
+        chats[target.chat_id] = target.name
+    return chats
+
+
 class DemoPrinter:
     """Prints each chat's new and edited messages, as a person in that chat would see them."""
 
@@ -126,7 +154,8 @@ class DemoPrinter:
         self.out = out or sys.stdout
 
     def line(self, chat_id: int, who: str, text: str, edited: bool = False) -> None:
-        title = CHAT_TITLES.get(chat_id) or next((p.name for p in PEOPLE if p.user_id == chat_id), str(chat_id))
+        chat = self.standin.chats.get(chat_id)
+        title = (chat.title if chat is not None else None) or str(chat_id)
         mark = "✏️ " if edited else ""
         body = text if len(text) < 600 else text[:600] + " …"
         print(f"\n┌─ [{title}] {mark}{who}\n│ " + body.replace("\n", "\n│ "), file=self.out, flush=True)
@@ -162,11 +191,14 @@ class DemoSandbox:
 
     def __init__(self, folder: Path, *, port: int = 0, speed: float = 1.0, scenario: Scenario | None = None,
                  start: datetime | None = None, enforce_limits: bool = True, web: bool = True,
-                 scheduler: bool = True, db_url: str | None = None) -> None:
+                 scheduler: bool = True, db_url: str | None = None, own_config: Config | None = None) -> None:
         self.folder = folder
+        self.own_config = own_config  # a deployment's own regions and roster, rehearsed offline
         self.port = port
         self.scenario = scenario or load_scenario()
-        self.clock = SandboxClock(start or self.scenario.start, sandbox_rate(self.scenario, speed))
+        # a rehearsal of a deployment's own config runs at real time (× speed); the scenario, fast
+        rate = speed if own_config is not None else sandbox_rate(self.scenario, speed)
+        self.clock = SandboxClock(start or self.scenario.start, rate)
         self.enforce_limits = enforce_limits
         self.serve_web = web
         self.use_scheduler = scheduler
@@ -197,18 +229,25 @@ class DemoSandbox:
         self.standin = BotApiStandin(enforce_limits=self.enforce_limits, wall_clock=lambda: clock().timestamp())
         await self.standin.start()
         try:
-            for chat_id, title in CHAT_TITLES.items():
-                self.standin.register_chat(chat_id, title, type="supergroup")
-            for p in PEOPLE:
-                self.standin.register_user(p.user_id, p.name)
-                self.standin.register_chat(p.user_id, p.name, type="private")
-            self.standin.register_user(VISITOR[0], VISITOR[1])
-            self.standin.register_chat(VISITOR[0], VISITOR[1], type="private")
-            self.config_path.write_text(demo_config_text(db_path.resolve(), 0, self.standin.base_url,
+            if self.own_config is None:
+                chats = CHAT_TITLES
+                people = [(p.user_id, p.name) for p in PEOPLE]
+                self.config_path.write_text(demo_config_text(db_path.resolve(), 0, self.standin.base_url,
                                                              db_url=self.db_url), encoding="utf-8")
-            self.config = load_config(self.config_path)
+                self.config = load_config(self.config_path)
+            else:
+                self.config = offline_copy(self.own_config, self.standin.base_url,
+                                           self.db_url or f"sqlite:///{db_path.resolve().as_posix()}")
+                chats = deployment_chats(self.config)
+                people = [(o.user_id, o.name) for o in self.config.officers]
+            for chat_id, title in chats.items():
+                self.standin.register_chat(chat_id, title, type="supergroup")
+            for user_id, name in (*people, VISITOR):
+                self.standin.register_user(user_id, name)
+                self.standin.register_chat(user_id, name, type="private")
             ensure_offline(self.config)
-            self.scenario.check_roster(self.config)
+            if self.own_config is None:
+                self.scenario.check_roster(self.config)
             services = AppContext.create(self.config, clock=clock)
             self.service = Service.create(self.config, services=services, poll_seconds=0.2)
             await self.service.start(scheduler=self.use_scheduler)
@@ -235,6 +274,21 @@ class DemoSandbox:
             await self.standin.stop()
             self.standin = None
 
+    async def post_samples(self) -> int:
+        """The demo's sample messages through the intake API, as the board's crawler would post them:
+        routed by the deployment's own aliases, or to its desk."""
+        import json
+
+        import aiohttp
+
+        lines = (DEMO_DATA / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+        batch = [{k: v for k, v in json.loads(line).items() if k in SAMPLE_FIELDS} for line in lines if line.strip()]
+        headers = {"Authorization": f"Bearer {self.config.api.token}"}
+        async with aiohttp.ClientSession() as http, http.post(f"{self.api_url}/api/v1/messages", json=batch,
+                                                              headers=headers) as response:
+            response.raise_for_status()
+        return len(batch)
+
     def runner(self, narrate: Any = None) -> ScenarioRunner:
         def note(name: str) -> None:
             if self.hub is not None:
@@ -247,13 +301,25 @@ class DemoSandbox:
 
 
 async def run_demo(*, port: int = 8000, folder: Path = Path("liuyan-demo"), speed: float = 1.0,
-                   duration: float | None = None) -> int:
+                   duration: float | None = None, config_path: str | None = None) -> int:
+    """The scripted training scenario; or, with ``config_path``, the deployment's own regions and
+    roster in the web chat, fed the demo's sample messages, for an office to rehearse its setup."""
     if not speed > 0:
         print(f"liuyan demo: --speed must be above 0, got {speed}", file=sys.stderr)
         return 2
     renderer = Renderer("zh")
+    own = None
+    if config_path is not None:
+        from bot.config import ConfigError, format_error
+
+        try:
+            own = load_config(config_path)
+        except ConfigError as err:
+            print(format_error(err), file=sys.stderr)
+            return 2
     try:
-        box = DemoSandbox(folder, port=port, speed=speed)
+        box = DemoSandbox(folder, port=port, speed=speed, own_config=own,
+                          start=datetime.now(own.schedule.tz) if own is not None else None)
         await box.__aenter__()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
@@ -265,13 +331,18 @@ async def run_demo(*, port: int = 8000, folder: Path = Path("liuyan-demo"), spee
     try:
         scenario = box.scenario
         print(renderer.template("demo_banner.txt.j2", "zh", web=box.web_url, api=box.api_url, folder=str(folder),
-                                config=str(box.config_path)), flush=True)
-        print(renderer.text("web.demo_clock", "zh", start=scenario.start.strftime("%Y-%m-%d %H:%M"),
-                            rate=f"{box.clock.rate:g}", minutes=f"{max(1, round(real_duration(scenario, speed).total_seconds() / 60))}"),
-              flush=True)
-        runner = box.runner(narrate=lambda name: printer.note(renderer.text(f"web.narration.{name}", "zh")))
+                                config=config_path or str(box.config_path), rehearsal=config_path), flush=True)
+        if own is None:
+            print(renderer.text("web.demo_clock", "zh", start=scenario.start.strftime("%Y-%m-%d %H:%M"),
+                                rate=f"{box.clock.rate:g}",
+                                minutes=f"{max(1, round(real_duration(scenario, speed).total_seconds() / 60))}"),
+                  flush=True)
         tasks.append(asyncio.create_task(printer.run()))
-        tasks.append(asyncio.create_task(runner.run()))
+        if own is None:
+            runner = box.runner(narrate=lambda name: printer.note(renderer.text(f"web.narration.{name}", "zh")))
+            tasks.append(asyncio.create_task(runner.run()))
+        else:
+            await box.post_samples()
         if duration is not None:
             await asyncio.sleep(duration)
         else:
