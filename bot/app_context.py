@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 
 from bot.config import Config
 from bot.render import Renderer
+from bot.web.health import Health
 from bot.workflow import WorkflowContext
 from bot.workflow.roster import sync_roster
 from storage.db import Database, open_database
@@ -32,6 +33,7 @@ class AppContext:
     clock: Callable[[], datetime] = wall_clock
     delivery: Any = None  # DeliveryWorker once started
     extras: dict[str, Any] = field(default_factory=dict)
+    health: Health = field(default_factory=Health)  # what /readyz and /metrics report of this process
 
     @classmethod
     def create(cls, config: Config, *, db: Database | None = None,

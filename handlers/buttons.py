@@ -32,11 +32,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             raise Refusal("stale_button")
         text = await s.act(press, s.workflow, action, int(arg), actor, message.chat.id,
                            message.message_id, s.now())
+        _log_press(action, arg, actor, "done")
         await _answer(query, text, alert=False)
     except Refusal as refusal:
+        _log_press(action, arg, actor, f"refused ({refusal.code})")
         await _answer(query, refusal_text(s.workflow, refusal, actor, plain=True), alert=True)
     except DatabaseUnavailable:
         await _answer(query, s.renderer.text("misc.db_down_plain", s.workflow.lang_for(actor)), alert=True)
+
+
+def _log_press(action: str, arg: str, actor, outcome: str) -> None:  # type: ignore[no-untyped-def]
+    log.info("button %s #%s by %s in chat %s: %s", action, arg, actor.user_id, actor.chat_id, outcome,
+             extra={"button": action, "item": arg, "actor": actor.user_id, "chat": actor.chat_id})
 
 
 async def _answer(query, text: str, *, alert: bool) -> None:  # type: ignore[no-untyped-def]

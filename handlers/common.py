@@ -79,14 +79,24 @@ async def answer(s: AppContext, actor: Actor, key: str, **params: Any) -> None:
         await s.act(say, actor.chat_id, text, s.now(), reply_to=actor.message_id)
 
 
+def _log_command(command: str, actor: Actor, outcome: str) -> None:
+    """One line per command: which, by whom, in which chat, and how it ended (the text is not logged:
+    it may hold a citizen's details)."""
+    log.info("command %s by %s in chat %s: %s", command[:40], actor.user_id, actor.chat_id, outcome,
+             extra={"command": command[:40], "actor": actor.user_id, "chat": actor.chat_id})
+
+
 async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,
                    step: Callable[[AppContext, Actor], Awaitable[Any]]) -> None:
     """Run ``step``; refusals are answered in the chat, a database outage is apologised for."""
     s = services(context)
     actor = actor_of(update)
+    command = (update.effective_message.text or "").split(maxsplit=1)[0] if update.effective_message else ""
     try:
         await step(s, actor)
+        _log_command(command, actor, "done")
     except Refusal as refusal:
+        _log_command(command, actor, f"refused ({refusal.code})")
         await s.act(refuse, s.workflow, actor, refusal, s.now())
     except DatabaseUnavailable:
         log.warning("database unavailable while handling an update")

@@ -13,17 +13,34 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app_context import AppContext
 from scheduler.sweep import sweep
+from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 
 async def tick(s: AppContext) -> None:
+    """One sweep; a failure is logged once with its trace, then one plain line while it lasts
+    (a database outage at night should leave a readable log, not a trace a minute)."""
+    failing = s.extras.get("sweep_failing")
     try:
         report = await s.act(sweep, s.workflow, s.now())
-        if report.queued:
-            log.info("sweep queued %s", report)
-    except Exception:  # noqa: BLE001 - the next tick tries again
-        log.exception("sweep failed")
+    except DatabaseUnavailable as exc:
+        if failing is None:
+            log.warning("sweep: the database does not answer (%s); retrying every tick", exc)
+        s.extras["sweep_failing"] = "database"
+        return
+    except Exception as exc:  # noqa: BLE001 - the next tick tries again
+        if failing != repr(exc):
+            log.exception("sweep failed")
+        else:
+            log.error("sweep failed again: %s", exc)
+        s.extras["sweep_failing"] = repr(exc)
+        return
+    if failing is not None:
+        log.info("sweep: working again")
+        s.extras.pop("sweep_failing", None)
+    s.health.note_sweep()
+    log.info("sweep: %s", report, extra={"sweep": report.queued})
 
 
 def start_scheduler(s: AppContext) -> AsyncIOScheduler:

@@ -20,6 +20,7 @@ from bot.app_context import AppContext
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
 from bot.workflow.citizens import rate
 from bot.workflow.intake import Incoming, intake
+from bot.web.health import health_routes
 from storage.db import DatabaseUnavailable
 from storage.models import MAX_ID, Item
 
@@ -220,6 +221,7 @@ def make_app(s: AppContext, *, webhook: Any = None) -> web.Application:
     app.router.add_get("/api/v1/messages/{id}", get_message)
     app.router.add_post("/api/v1/messages/{id}/rating", post_rating)
     app.router.add_get("/healthz", healthz)
+    health_routes(app)  # /metrics and /readyz, without the token (nothing of any message in them)
     if webhook is not None:
         app[WEBHOOK] = webhook
         app.router.add_post(s.config.telegram.webhook_path, webhook.handle)
