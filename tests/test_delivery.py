@@ -27,7 +27,16 @@ from bot.standin import BotApiStandin, FakeClock
 from bot.workflow import Incoming
 from storage.db import Database
 from storage.models import Outbox
-from tests.conftest import BASE_CONFIG, DESK_CHAT, LANZHOU, LANZHOU_CHAT, LEADERS_CHAT, TIANSHUI, TIANSHUI_CHAT, make_config
+from tests.conftest import (
+    BASE_CONFIG,
+    DESK_CHAT,
+    LANZHOU,
+    LANZHOU_CHAT,
+    LEADERS_CHAT,
+    TIANSHUI,
+    TIANSHUI_CHAT,
+    make_config,
+)
 from tests.harness import Harness
 
 # 14 regions: the two of the base config plus twelve more, each with its own group
