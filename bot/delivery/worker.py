@@ -118,6 +118,7 @@ class DeliveryWorker:
         self._stopping = False
         self._next_reclaim = 0.0
         self._next_states = 0.0
+        self._resumed = False  # pacing windows rebuilt from the outbox (at start, or once it answers)
         self._unsettled: dict[int, datetime] = {}  # leases whose outcome a database outage kept unwritten
         self._blocked: set[int] = set()
         self._sole: Any = None  # storage.db.SoleLock while this is the only worker
@@ -165,12 +166,14 @@ class DeliveryWorker:
         """Start the pacing windows from what Telegram has already counted: the sends of the last
         minute as the outbox recorded them, and every row still leased (its outcome unknown, it
         counts as sent now). A process started again after a crash thus sends no faster than the
-        limits allow, measured across the restart."""
+        limits allow, measured across the restart. (A database down at start: done before the
+        first send once it answers.)"""
         now_wall, mono = self.wall(), self.clock()
         since = now_wall - timedelta(seconds=self.pacer.horizon)
         for chat, at in await self.db.read(queue.recent_sends, since):
             ago = 0.0 if at is None else max(0.0, (now_wall - at).total_seconds())
             self.pacer.record(chat, mono - ago)
+        self._resumed = True
 
     async def stop(self) -> None:
         self._stopping = True
@@ -233,6 +236,8 @@ class DeliveryWorker:
     async def _dispatch_once(self) -> tuple[float, float | None]:
         """Start what may start; returns (seconds until worth looking again, and — when the
         soonest thing to wait for is the pacing clock rather than the wall clock — that wait)."""
+        if not self._resumed:
+            await self._resume_pacing()
         now_wall = self.wall()
         mono = self.clock()
         if self._unsettled:
