@@ -11,9 +11,10 @@ from datetime import datetime
 
 from telegram import Bot
 
-from bot.config import Config
-from bot.delivery.worker import DeliveryWorker, _pending_count
 from bot.app_context import AppContext
+from bot.config import Config
+from bot.delivery.queue import pending_count
+from bot.delivery.worker import DeliveryWorker
 from scheduler.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 async def deliver_pending(s: AppContext, timeout: float = 120.0) -> None:
     """Send what is queued, then return (used by one-shot commands). Nothing queued: the Bot API
     is not contacted at all, so a pass with nothing due succeeds while Telegram is out of reach."""
-    if await s.db.run(_pending_count) == 0:
+    if await s.db.run(pending_count) == 0:
         return
     cfg = s.config.telegram
     async with Bot(cfg.token, base_url=cfg.api_url) as bot:

@@ -11,21 +11,33 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlmodel import select
+from telegram import Bot
 
+from bot.app_context import AppContext, wall_clock
 from bot.config import Config
 from bot.delivery.outbox import ROUTINE_LANE, enqueue_message
 from bot.delivery.pacing import GLOBAL_LIMIT, GROUP_LIMIT, Limit, Pacer
-from bot.app_context import AppContext
+from bot.delivery.worker import DeliveryWorker
 from bot.standin import BotApiStandin, FakeClock
 from bot.workflow import Incoming
 from bot.workflow.intake import intake
+from storage.db import Database
 from storage.models import Outbox
-from tests.conftest import BASE_CONFIG, DESK_CHAT, LANZHOU, LANZHOU_CHAT, LEADERS_CHAT, TIANSHUI, TIANSHUI_CHAT, make_config
+from tests.conftest import (
+    BASE_CONFIG,
+    DESK_CHAT,
+    LANZHOU,
+    LANZHOU_CHAT,
+    LEADERS_CHAT,
+    TIANSHUI,
+    TIANSHUI_CHAT,
+    make_config,
+)
 from tests.harness import Harness
 
 # 14 regions: the two of the base config plus twelve more, each with its own group
@@ -198,3 +210,53 @@ async def test_alert_arriving_during_a_burst_overtakes_the_routine_backlog(paced
     payloads = await h.services.db.run(lambda session: [json.loads(r.payload)["text"] for r in session.exec(
         select(Outbox).where(Outbox.chat_id == LEADERS_CHAT, Outbox.status == "pending"))])
     assert len(payloads) > 200
+
+
+# ---------------------------------------------------------------------- a restart
+
+
+async def test_a_restarted_worker_paces_from_what_was_sent_and_counts_rows_left_in_flight(db_url: str) -> None:
+    """The last process posted 20 messages to a group within the minute, the 20th reached Telegram
+    but its process died before writing that down (the row is still leased). A worker started
+    afterwards sends that row again and the rest, but only once the minute has passed: the
+    stand-in answers no 429, and the group never sees 21 messages in 60 s."""
+    clock = FakeClock()
+    standin = BotApiStandin(enforce_limits=True, clock=clock)
+    await standin.start()
+    standin.register_chat(LANZHOU_CHAT, "兰州市联络群", type="supergroup")
+    db = Database(db_url)
+    db.create_schema()
+    now = wall_clock()
+
+    def wall() -> datetime:  # wall time that runs with the fake clock, as real wall time runs with real time
+        return now + timedelta(seconds=clock() - 1000.0)
+
+    db.call(lambda s: [enqueue_message(s, LANZHOU_CHAT, f"第{i}条", now=now) for i in range(25)])
+    try:
+        async with Bot("123456:RESTART", base_url=standin.base_url) as bot:
+            first = DeliveryWorker(db, bot, clock=clock, wall=wall, poll_seconds=0.05)  # no skip_time: stays at the limit
+            await first.start()
+            await standin.wait_for(lambda st: len(st.messages(LANZHOU_CHAT)) >= 20, timeout=20)
+            await first.stop()
+            assert len(standin.messages(LANZHOU_CHAT)) == 20
+
+            def die_mid_send(session) -> None:  # type: ignore[no-untyped-def]
+                last = session.exec(select(Outbox).where(Outbox.status == "sent").order_by(Outbox.id.desc())).first()  # type: ignore[union-attr]
+                last.status, last.sent_at, last.not_before = "sending", None, wall() + timedelta(seconds=60)
+                session.add(last)
+
+            db.call(die_mid_send)
+            second = DeliveryWorker(db, bot, clock=clock, wall=wall, skip_time=clock.advance, poll_seconds=0.05)
+            await second.start()
+            try:
+                await second.drain(timeout=20)
+            finally:
+                await second.stop()
+    finally:
+        db.dispose()
+        await standin.stop()
+    sent = [r.t for r in standin.sent_log if r.chat_id == LANZHOU_CHAT]
+    assert len(sent) == 26  # 25 rows, the one left in flight posted twice
+    assert standin.stats["429"] == 0
+    assert not window_violations(sent, GROUP_LIMIT)
+    assert sent[20] >= sent[0] + GROUP_LIMIT.period

@@ -85,6 +85,17 @@ class Pacer:
     def ready_at(self, chat_id: int, now: float) -> float:
         return max(self.chat_ready_at(chat_id, now), self.overall_ready_at(now))
 
+    @property
+    def horizon(self) -> float:
+        """How far back a send still matters to some window (seconds)."""
+        return max(self.group.period, self.private.period, self.overall.limit.period)
+
+    def record(self, chat_id: int, ended: float) -> None:
+        """Count a send that ended at ``ended`` (one made before this pacer existed: by the
+        process that ran before a restart, or by a worker that died holding a lease)."""
+        for window in (self._chat(chat_id), self.overall):
+            window.slots.append([ended])
+
     def start(self, chat_id: int) -> tuple[list[float], list[float]]:
         """Take a slot in the chat's and the overall window; pass the result to :meth:`finish`."""
         return self._chat(chat_id).take(), self.overall.take()

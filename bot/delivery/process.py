@@ -115,17 +115,18 @@ class DeliveryProcess:
     def probe_now(self, chat_id: int) -> None:
         """The bot was added back to a group: clear its blocked mark; the child sends its backlog
         within a second (it reads chat states once a second)."""
-        from bot.delivery.worker import _unblock
+        from bot.delivery.queue import unblock
 
-        task = asyncio.get_running_loop().create_task(self.db.run(_unblock, chat_id))
+        task = asyncio.get_running_loop().create_task(self.db.run(unblock, chat_id))
         self._tasks.add(task)  # held until done: the loop keeps only a weak reference
         task.add_done_callback(self._tasks.discard)
         self.wake()
 
     async def chat_migrated(self, old: int, new: int) -> None:
-        from bot.delivery.worker import _migrate, utcnow
+        from bot.app_context import wall_clock
+        from bot.delivery.queue import migrate
 
-        await self.db.run(_migrate, old, new, utcnow(), False)
+        await self.db.run(migrate, old, new, wall_clock(), False)
         self.wake()
 
 

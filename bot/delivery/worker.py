@@ -13,9 +13,14 @@ waits); a chat migrated to a supergroup has its new id stored everywhere and the
 bot removed from a group (403, or "chat not found") keeps the chat's rows queued, tells the desk
 once and probes the chat again now and then (at once when the bot is added back).
 
-Time: pacing runs on ``clock`` (monotonic seconds). Tests pass the stand-in's ``FakeClock`` and
+Time: pacing runs on ``clock`` (monotonic seconds); leases, backoff and the times written to the
+outbox on ``wall`` (aware UTC). Tests pass the stand-in's ``FakeClock`` and
 ``skip_time=clock.advance``: when nothing is in flight and the worker only waits for a pacing window,
 it moves the clock instead of sleeping, so a ten-minute burst is checked in seconds.
+
+Restarts: a worker starts its pacing windows from the outbox (the sends of the last minute, with
+the times they were recorded, and every row still leased, counted as sent at start), so a process
+started again after a crash sends no faster than Telegram's limits allow across the restart.
 """
 
 from __future__ import annotations
@@ -29,19 +34,32 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import BigInteger, bindparam, case, func, select as sa_select, update
-from sqlmodel import Session, select
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
-from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
+from bot.app_context import wall_clock
+from bot.delivery import queue
 from bot.delivery.pacing import Pacer
 from storage.db import Database, DatabaseUnavailable
-from storage.models import Card, ChatState, Outbox, Region
+from storage.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +73,6 @@ DB_RETRY_SECONDS = 2.0
 MAX_IN_FLIGHT = 8
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class DeliveryStats:
     sent: int = 0
@@ -69,15 +83,6 @@ class DeliveryStats:
     failed: int = 0
 
 
-@dataclass
-class _Head:
-    """The next row of one chat, as the dispatcher needs it."""
-
-    row: Outbox
-    due: datetime | None  # not before this wall time (a retry's backoff); None: now
-    card_message_id: int | None = None  # an edit: the message it edits, read with the head
-
-
 class DeliveryWorker:
     """Sends outbox rows; ``wake()`` after a commit that queued rows makes it look at once."""
 
@@ -86,6 +91,7 @@ class DeliveryWorker:
                  poll_seconds: float = 1.0, max_in_flight: int = MAX_IN_FLIGHT,
                  blocked_notice: Callable[[int, str], str] | None = None,
                  clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime] = wall_clock,
                  skip_time: Callable[[float], None] | None = None,
                  backoff_base: float = 0.5, max_backoff: float = MAX_BACKOFF,
                  probe_seconds: float = BLOCKED_PROBE_SECONDS) -> None:
@@ -98,6 +104,7 @@ class DeliveryWorker:
         self.max_in_flight = max_in_flight
         self.blocked_notice = blocked_notice
         self.clock = clock
+        self.wall = wall
         self.skip_time = skip_time
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
@@ -111,6 +118,7 @@ class DeliveryWorker:
         self._stopping = False
         self._next_reclaim = 0.0
         self._next_states = 0.0
+        self._resumed = False  # pacing windows rebuilt from the outbox (at start, or once it answers)
         self._unsettled: dict[int, datetime] = {}  # leases whose outcome a database outage kept unwritten
         self._blocked: set[int] = set()
         self._sole: Any = None  # storage.db.SoleLock while this is the only worker
@@ -136,7 +144,7 @@ class DeliveryWorker:
 
     async def chat_migrated(self, old: int, new: int) -> None:
         """Telegram said a group became a supergroup: queued rows and cards follow it now."""
-        await self.db.run(_migrate, old, new, utcnow(), False)
+        await self.db.run(queue.migrate, old, new, self.wall(), False)
         self.wake()
 
     async def start(self) -> None:
@@ -144,14 +152,28 @@ class DeliveryWorker:
             # the only live worker on this database may take back every lease at once: rows left
             # 'sending' by a process that was killed go out now, not when their lease runs out
             self._sole = await self.db.run_sync(self.db.try_sole_lock, "delivery")
-            taken = await self.db.run(_reclaim_leases, self._sole is not None)
+            await self._resume_pacing()
+            taken = await self.db.run(queue.reclaim_leases, self.wall(), self._sole is not None)
             if taken:
                 log.warning("delivery: %d row(s) were being sent when the last process stopped; "
-                            "sending them again", taken)
+                            "sending them again", len(taken))
         except DatabaseUnavailable as exc:  # the loop retries; the service still starts
             log.warning("delivery: database unavailable at start (%s)", exc)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="liuyan-delivery")
+
+    async def _resume_pacing(self) -> None:
+        """Start the pacing windows from what Telegram has already counted: the sends of the last
+        minute as the outbox recorded them, and every row still leased (its outcome unknown, it
+        counts as sent now). A process started again after a crash thus sends no faster than the
+        limits allow, measured across the restart. (A database down at start: done before the
+        first send once it answers.)"""
+        now_wall, mono = self.wall(), self.clock()
+        since = now_wall - timedelta(seconds=self.pacer.horizon)
+        for chat, at in await self.db.read(queue.recent_sends, since):
+            ago = 0.0 if at is None else max(0.0, (now_wall - at).total_seconds())
+            self.pacer.record(chat, mono - ago)
+        self._resumed = True
 
     async def stop(self) -> None:
         self._stopping = True
@@ -179,7 +201,7 @@ class DeliveryWorker:
                 await asyncio.wait_for(self.idle.wait(), remaining)
             except asyncio.TimeoutError as exc:
                 raise TimeoutError("outbox not drained in time") from exc
-            if await self.db.run(_pending_count) == 0 and not self._in_flight:
+            if await self.db.run(queue.pending_count) == 0 and not self._in_flight:
                 return
 
     # ------------------------------------------------------------------ loop
@@ -214,18 +236,22 @@ class DeliveryWorker:
     async def _dispatch_once(self) -> tuple[float, float | None]:
         """Start what may start; returns (seconds until worth looking again, and — when the
         soonest thing to wait for is the pacing clock rather than the wall clock — that wait)."""
-        now_wall = utcnow()
+        if not self._resumed:
+            await self._resume_pacing()
+        now_wall = self.wall()
         mono = self.clock()
         if self._unsettled:
             settled = dict(self._unsettled)
-            await self.db.run(_release_leases, settled)
+            await self.db.run(queue.release_leases, settled)
             for row_id in settled:
                 self._unsettled.pop(row_id, None)
         if mono >= self._next_reclaim:
             self._next_reclaim = mono + max(1.0, self.lease.total_seconds() / 4)
-            taken = await self.db.run(_reclaim_leases)
+            taken = await self.db.run(queue.reclaim_leases, now_wall)
+            for chat in taken:  # the dead sender may have posted them: they count from now
+                self.pacer.record(chat, mono)
             if taken:
-                log.warning("delivery: took over %d row(s) whose sender stopped", taken)
+                log.warning("delivery: took over %d row(s) whose sender stopped", len(taken))
         # chat states (migrations, blocked chats) change rarely: read them once a second, not
         # every cycle (a busy bot runs hundreds of cycles a second). A row queued meanwhile for a
         # chat that has just migrated is answered "migrated" by Telegram and follows it then.
@@ -233,12 +259,12 @@ class DeliveryWorker:
         if states:
             self._next_states = mono + 1.0
         if states:
-            self._blocked = await self.db.run(_chat_states)
+            self._blocked = await self.db.run(queue.chat_states)
         blocked = self._blocked
         # a read: polling the outbox never holds up the writers (commands, intake)
-        heads, repairs = await self.db.read(_chat_heads, now_wall, set(self._in_flight))
+        heads, repairs = await self.db.read(queue.chat_heads, now_wall, set(self._in_flight))
         if repairs:
-            await self.db.run(_repair_heads, repairs)
+            await self.db.run(queue.repair_heads, repairs)
             self._wake.set()  # the repaired rows are heads of the next cycle
         if not heads and not self._in_flight:
             self.idle.set()
@@ -247,7 +273,7 @@ class DeliveryWorker:
         wall_wait: float | None = None
         clock_wait: float | None = None
         head_slots: dict[int, Any] = {}
-        startable: list[_Head] = []
+        startable: list[queue.Head] = []
         for head in heads:
             if len(self._in_flight) + len(startable) >= self.max_in_flight:
                 break
@@ -277,7 +303,7 @@ class DeliveryWorker:
             # one transaction leases every row this cycle starts: a busy bot starts dozens at once
             until = now_wall + self.lease
             try:
-                leased = await self.db.run(_lease_many, [h.row.id for h in startable], until)
+                leased = await self.db.run(queue.lease_many, [h.row.id for h in startable], until)
             except BaseException:
                 for slots in head_slots.values():  # nothing was sent: the pacing windows are as they were
                     self.pacer.release(slots)
@@ -339,36 +365,36 @@ class DeliveryWorker:
             if chat in self._blocked_probe:
                 self._blocked_probe.pop(chat, None)
                 self._blocked.discard(chat)
-                await self.db.run(_unblock, chat)
+                await self.db.run(queue.unblock, chat)
         except RetryAfter as exc:
             wait = _retry_after(exc)
             self.pacer.pause(chat, self.clock() + wait)
             self.stats.rate_limited += 1
             log.info("delivery: 429 for chat %s, waiting %ss", chat, wait)
-            await self.db.run(_requeue, row.id, None, False, None)
+            await self.db.run(queue.requeue, row.id, None, False, None)
         except ChatMigrated as exc:
             self.stats.migrated += 1
             log.warning("delivery: chat %s became supergroup %s", chat, exc.new_chat_id)
-            await self.db.run(_migrate, chat, exc.new_chat_id, utcnow())
+            await self.db.run(queue.migrate, chat, exc.new_chat_id, self.wall())
         except Forbidden as exc:
             await self._refused_by_chat(row, str(exc))
         except BadRequest as exc:
             message = str(exc).lower()
             if "not modified" in message:
-                await self.db.run(_mark_sent_many, [(row.id, None, utcnow())])
+                await self.db.run(queue.mark_sent_many, [(row.id, None, self.wall())])
             elif row.method == "editMessageText" and row.card_id is not None and (
                     "message to edit not found" in message or "message can't be edited" in message):
                 # the card is gone (deleted, or left behind in a group that became a supergroup):
                 # post it again in its current state; later edits go to the new message
                 log.warning("delivery: card %s cannot be edited (%s); posting it again", row.card_id, exc)
-                await self.db.run(_repost_card, row.id)
+                await self.db.run(queue.repost_card, row.id)
             elif "chat not found" in message:
                 await self._refused_by_chat(row, str(exc))
             elif ("not found" in message or "parse" in message or "too long" in message
                   or row.attempts + 1 >= BAD_REQUEST_ATTEMPTS):
                 log.error("delivery: outbox row %s refused for good: %s", row.id, exc)
                 self.stats.failed += 1
-                await self.db.run(_mark_failed, row.id, str(exc))
+                await self.db.run(queue.mark_failed, row.id, str(exc))
             else:
                 await self._backoff(row, str(exc))
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
@@ -386,7 +412,7 @@ class DeliveryWorker:
         so order and the card's message id (which its edits need) are kept."""
         while True:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._marks.append((row_id, outcome, utcnow(), done))
+            self._marks.append((row_id, outcome, self.wall(), done))
             if self._mark_task is None or self._mark_task.done():
                 self._mark_task = asyncio.create_task(self._flush_marks(), name="liuyan-delivery-marks")
             try:
@@ -402,7 +428,7 @@ class DeliveryWorker:
         while self._marks:
             batch, self._marks = self._marks, []
             try:
-                await self.db.run(_mark_sent_many, [(row_id, outcome, at) for row_id, outcome, at, _ in batch])
+                await self.db.run(queue.mark_sent_many, [(row_id, outcome, at) for row_id, outcome, at, _ in batch])
             except BaseException as exc:  # noqa: BLE001 - every waiting send hears of it
                 for *_, done in batch:
                     if not done.done():
@@ -421,20 +447,20 @@ class DeliveryWorker:
         if chat > 0:
             log.warning("delivery: private chat %s refused row %s: %s", chat, row.id, reason)
             self.stats.failed += 1
-            await self.db.run(_mark_failed, row.id, reason)
+            await self.db.run(queue.mark_failed, row.id, reason)
             return
         self.stats.blocked += 1
         self._blocked.add(chat)  # at once: the cached set is read again only once a second
         if self._blocked_probe.get(chat, 0.0) <= self.clock():
             self._blocked_probe[chat] = self.clock() + self.probe_seconds
         log.warning("delivery: bot cannot post in chat %s (%s); its messages stay queued", chat, reason)
-        await self.db.run(_block, chat, reason, utcnow(), self.desk_chat_id, self.blocked_notice)
-        await self.db.run(_requeue, row.id, None, False, None)
+        await self.db.run(queue.block, chat, reason, self.wall(), self.desk_chat_id, self.blocked_notice)
+        await self.db.run(queue.requeue, row.id, None, False, None)
 
     async def _backoff(self, row: Outbox, error: str) -> None:
         self.stats.retried += 1
         delay = min(self.max_backoff, self.backoff_base * (2 ** min(row.attempts, 16)))
-        await self.db.run(_requeue, row.id, utcnow() + timedelta(seconds=delay), True, error)
+        await self.db.run(queue.requeue, row.id, self.wall() + timedelta(seconds=delay), True, error)
 
     async def _call(self, row: Outbox, card_message_id: int | None = None) -> int | None:
         """Send one row; returns Telegram's message id (None for edits)."""
@@ -449,7 +475,7 @@ class DeliveryWorker:
             )
             return msg.message_id
         if row.method == "editMessageText":
-            message_id = card_message_id or await self.db.run(_card_message_id, row.card_id)
+            message_id = card_message_id or await self.db.run(queue.card_message_id, row.card_id)
             if message_id is None:
                 raise BadRequest("card not found: message to edit not found")
             result = await self.bot.edit_message_text(
@@ -469,7 +495,7 @@ class DeliveryWorker:
         return msg.message_id
 
 
-# ---------------------------------------------------------------------- database steps
+# ---------------------------------------------------------------------- Telegram's answers
 
 
 def _answered(exc: NetworkError) -> bool:
@@ -500,220 +526,3 @@ def _markup(buttons: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup 
         [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row] for row in buttons]
     )
 
-
-def _pending_count(session: Session) -> int:
-    return session.exec(
-        sa_select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
-    ).one()[0]
-
-
-def _follow_migrations(session: Session) -> None:
-    """Rows queued for a chat that has since become a supergroup go to its new id straight away
-    (the leaders' and desk chats are named in the config, so their rows keep using the old id)."""
-    moved = {s.chat_id: s.migrated_to for s in session.exec(select(ChatState).where(ChatState.migrated_to != None))}  # noqa: E711
-    for old, new in moved.items():
-        target = new
-        seen = {old}
-        while target in moved and target not in seen:  # a chain of migrations
-            seen.add(target)
-            target = moved[target]
-        session.exec(update(Outbox).where(Outbox.chat_id == old, Outbox.status == "pending")
-                     .values(chat_id=target))
-
-
-def _chat_states(session: Session) -> set[int]:
-    """Follow chat migrations (a write) and read which chats have blocked the bot."""
-    _follow_migrations(session)
-    return {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
-
-
-def _chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[_Head], list[tuple[str, int]]]:
-    """The next row of every chat (priority lane first, then oldest), read only; and the repairs
-    some heads need first, as ``("repost" | "fail", row id)`` for :func:`_repair_heads`.
-
-    A chat whose row is leased (here or by another process) has no head: one request at a time
-    per chat keeps its order. A head backing off after an error holds its chat back (``due``), so
-    later rows never overtake it. An edit waits for its card's message id.
-    """
-    sending = {r[0] for r in session.exec(
-        sa_select(Outbox.chat_id).where(Outbox.status == "sending").distinct())}
-    ranked = (
-        sa_select(
-            Outbox.id,
-            func.row_number().over(partition_by=Outbox.chat_id, order_by=(Outbox.lane, Outbox.id)).label("rn"),
-        )
-        .where(Outbox.status == "pending")
-        .subquery()
-    )
-    heads = sa_select(ranked.c.id).where(ranked.c.rn == 1)
-    rows = list(session.exec(select(Outbox).where(Outbox.id.in_(heads)).order_by(Outbox.lane, Outbox.id)))  # type: ignore[attr-defined]
-    out: list[_Head] = []
-    repairs: list[tuple[str, int]] = []
-    for row in rows:
-        if row.chat_id in busy or row.chat_id in sending:
-            continue
-        message_id = None
-        if row.method == "editMessageText" and row.card_id is not None:
-            card = session.get(Card, row.card_id)
-            if card is not None and card.message_id is None and card.outbox_id is None:
-                repairs.append(("repost", row.id))  # its message was left behind (chat migration)
-                continue
-            if card is not None and card.message_id is None:
-                card_row = session.get(Outbox, card.outbox_id)
-                if card_row is None or card_row.status == "failed":
-                    repairs.append(("fail", row.id))
-                    continue
-                if card_row.status != "pending":
-                    continue  # the card is on its way
-                row = card_row  # the card itself goes first
-            elif card is not None:
-                message_id = card.message_id
-        out.append(_Head(row, row.not_before if row.not_before and row.not_before > now else None, message_id))
-    out.sort(key=lambda h: (h.row.lane, h.row.id))
-    return out, repairs
-
-
-def _repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
-    """Apply :func:`_chat_heads`' repairs, each only if what it was decided on still holds."""
-    for action, row_id in repairs:
-        if action == "repost":
-            row = session.get(Outbox, row_id)
-            card = session.get(Card, row.card_id) if row is not None and row.card_id is not None else None
-            if (row is not None and row.status == "pending" and row.method == "editMessageText"
-                    and card is not None and card.message_id is None and card.outbox_id is None):
-                _repost_card(session, row_id)
-        else:
-            session.exec(update(Outbox).where(Outbox.id == row_id, Outbox.status == "pending")
-                         .values(status="failed", error="its card was never sent"))
-
-
-def _lease_many(session: Session, row_ids: list[int], until: datetime) -> set[int]:
-    """Lease the rows still pending; returns those leased. One conditional UPDATE: on PostgreSQL a
-    row another worker leased meanwhile fails the re-checked condition and is not returned."""
-    result = session.execute(
-        update(Outbox).where(Outbox.id.in_(row_ids), Outbox.status == "pending")  # type: ignore[union-attr]
-        .values(status="sending", not_before=until).returning(Outbox.id))
-    return {r[0] for r in result}
-
-
-def _release_leases(session: Session, leases: dict[int, datetime]) -> None:
-    """This worker's leases end (row id → lease expiry): the rows are queued again as they were.
-    A row whose lease ran out and that another worker took since keeps its new lease."""
-    for row_id, until in leases.items():
-        session.exec(update(Outbox).where(Outbox.id == row_id, Outbox.status == "sending",
-                                          Outbox.not_before == until).values(status="pending", not_before=None))
-
-
-def _reclaim_leases(session: Session, all_leases: bool = False) -> int:
-    """Rows left 'sending' by a process that died (its lease expired) go back to the queue."""
-    stmt = update(Outbox).where(Outbox.status == "sending")
-    if not all_leases:
-        stmt = stmt.where(Outbox.not_before < utcnow())
-    return session.exec(stmt.values(status="pending", not_before=None)).rowcount
-
-
-_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
-_CARDS = Card.__table__  # type: ignore[attr-defined]
-_MARK_SENT = (
-    _OUTBOX.update().where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(status="sent", sent_at=bindparam("at"), error=None, not_before=None,
-            attempts=_OUTBOX.c.attempts + 1,
-            message_id=case((_OUTBOX.c.method == "editMessageText", _OUTBOX.c.message_id),
-                            else_=func.coalesce(bindparam("mid", type_=BigInteger), _OUTBOX.c.message_id)))
-)
-_CARD_POSTED = (
-    _CARDS.update().where(_CARDS.c.outbox_id == bindparam("row_id"))
-    .values(message_id=bindparam("mid", type_=BigInteger),
-            chat_id=sa_select(_OUTBOX.c.chat_id).where(_OUTBOX.c.id == bindparam("row_id")).scalar_subquery())
-)
-
-
-def _mark_sent_many(session: Session, entries: list[tuple[int, int | None, datetime]]) -> None:
-    """Rows Telegram accepted, ``(row id, message id or None, when)`` each, as two executemany
-    UPDATEs: the row is sent (one attempt more), a posted message's card learns its message id,
-    and an edit's row keeps the id it had."""
-    if not entries:
-        return
-    entries = sorted(entries)  # row locks in one order (PostgreSQL), whatever order the sends ended in
-    conn = session.connection()
-    conn.execute(_MARK_SENT, [{"row_id": row_id, "mid": mid, "at": at} for row_id, mid, at in entries])
-    posted = [{"row_id": row_id, "mid": mid} for row_id, mid, _ in entries if mid is not None]
-    if posted:
-        conn.execute(_CARD_POSTED.where(
-            sa_select(_OUTBOX.c.method).where(_OUTBOX.c.id == bindparam("row_id")).scalar_subquery()
-            != "editMessageText"), posted)
-
-
-def _mark_failed(session: Session, row_id: int, error: str) -> None:
-    session.exec(update(Outbox).where(Outbox.id == row_id).values(status="failed", error=error[:2000]))
-
-
-def _requeue(session: Session, row_id: int, not_before: datetime | None, count_attempt: bool,
-             error: str | None) -> None:
-    row = session.get(Outbox, row_id)
-    if row is None:
-        return
-    row.status, row.not_before = "pending", not_before
-    if count_attempt:
-        row.attempts += 1
-    row.error = error[:2000] if error else None
-    session.add(row)
-
-
-def _repost_card(session: Session, row_id: int) -> None:
-    row = session.get(Outbox, row_id)
-    if row is None or row.card_id is None:
-        return
-    card = session.get(Card, row.card_id)
-    payload = json.loads(row.payload)
-    if not payload.get("buttons"):
-        payload.pop("buttons", None)
-    row.method, row.status, row.not_before, row.purpose = "sendMessage", "pending", None, "card"
-    row.payload = json.dumps(payload, ensure_ascii=False)
-    session.add(row)
-    if card is not None:
-        card.outbox_id, card.message_id, card.chat_id = row.id, None, row.chat_id
-        session.add(card)
-
-
-def _card_message_id(session: Session, card_id: int | None) -> int | None:
-    card = session.get(Card, card_id) if card_id is not None else None
-    return card.message_id if card else None
-
-
-def _migrate(session: Session, old: int, new: int, now: datetime, with_leased: bool = True) -> None:
-    """A group became a supergroup: its new id replaces the old one everywhere, rows go again."""
-    state = session.get(ChatState, old) or ChatState(chat_id=old)
-    state.migrated_to = new
-    session.add(state)
-    statuses = ("pending", "sending") if with_leased else ("pending",)
-    session.exec(update(Outbox).where(Outbox.chat_id == old, Outbox.status.in_(statuses))  # type: ignore[attr-defined]
-                 .values(chat_id=new, status="pending", not_before=None))
-    # cards already posted stay behind in the old group: the new supergroup numbers its messages
-    # afresh, so their ids mean nothing there. They are posted again when next edited.
-    session.exec(update(Card).where(Card.chat_id == old, Card.message_id != None)  # noqa: E711
-                 .values(chat_id=new, message_id=None, outbox_id=None))
-    session.exec(update(Card).where(Card.chat_id == old).values(chat_id=new))
-    session.exec(update(Region).where(Region.chat_id == old).values(chat_id=new))
-
-
-def _block(session: Session, chat: int, reason: str, now: datetime, desk: int | None,
-           notice: Callable[[int, str], str] | None) -> None:
-    state = session.get(ChatState, chat) or ChatState(chat_id=chat)
-    first = not state.blocked
-    state.blocked, state.blocked_reason = True, reason
-    if first:
-        state.blocked_at = now
-    session.add(state)
-    if first and desk is not None and desk != chat and notice is not None:
-        region = session.exec(select(Region).where(Region.chat_id == chat)).first()
-        text = notice(chat, region.name if region else str(chat))
-        enqueue_message(session, desk, text, now=now, lane=PRIORITY_LANE, purpose="blocked",
-                        dedupe_key=f"blocked:{chat}:{now.isoformat()}")
-
-
-def _unblock(session: Session, chat: int) -> None:
-    state = session.get(ChatState, chat)
-    if state is not None and state.blocked:
-        state.blocked, state.blocked_reason = False, None
-        session.add(state)

@@ -447,7 +447,7 @@ class BenchEnv:
         self.http = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{self.port}",
                                           headers={"Authorization": f"Bearer {API_TOKEN}"})
         try:
-            await self._ready()
+            await self.wait_ready()
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -481,7 +481,7 @@ class BenchEnv:
                 await self._profiler.wait()
         self._profiler = None
 
-    async def _ready(self) -> None:
+    async def wait_ready(self) -> None:
         """Healthy and warm API, and the bot's first long poll seen by the stand-in."""
         assert self.http is not None and self.service is not None and self.service.proc is not None
         deadline = time.monotonic() + self.start_timeout
@@ -551,9 +551,9 @@ def serve(config_path: str, *, unpaced: bool = False, at: str | None = None) -> 
     """``liuyan run``, optionally with an unlimited pacer and a clock set to ``at``."""
     import logging
 
+    from bot.app_context import AppContext
     from bot.config import load_config
     from bot.service import Service
-    from bot.app_context import AppContext
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "apscheduler", "aiohttp.access"):
