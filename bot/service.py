@@ -195,6 +195,7 @@ class Service:
         else:
             delivery = make_worker(s, app.bot, pacer=pacer, poll_seconds=poll_seconds)
         s.delivery = delivery
+        s.health.delivery = delivery
         return cls(services=s, app=app, delivery=delivery, serve_api=serve_api)
 
     @property

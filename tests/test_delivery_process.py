@@ -47,6 +47,19 @@ async def _post(port: int, items: list[dict[str, str]]) -> list[int]:
             return [it["id"] for it in (await resp.json())["items"]]
 
 
+def _status(port: int, path: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
 def _cards(standin: BotApiStandin) -> int:
     return sum(1 for m in standin.messages(LANZHOU_CHAT) if "📍" in (m.text or ""))
 
@@ -84,6 +97,8 @@ async def test_a_child_process_sends_answers_at_once_and_is_replaced_when_killed
         await _post(port, [{"external_id": "p-after", "body": "又一件：路灯不亮。", "region": LANZHOU}])
         await _until(lambda: _cards(standin) >= 4, 30, "the replacement did not post the new card")
         assert _cards(standin) == 4, "a card was posted twice"
+        # the service is ready once the sending child reports its polls (its first sweep ran at start)
+        await _until(lambda: _status(port, "/readyz") == 200, 30, "/readyz never saw the child poll")
 
         proc.proc.send_signal(signal.SIGTERM)
         proc.proc.wait(30)

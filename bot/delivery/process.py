@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 from bot.config import Config
@@ -49,6 +50,11 @@ class DeliveryProcess:
         self._wake_send: socket.socket | None = None
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        # what the child reports each second: for /readyz and /metrics
+        self.polled_at: float | None = None
+        self.rate_limited = 0
+        self._rate_limited_before = 0  # of children that exited
+        self._child_rate_limited = 0
 
     async def start(self) -> None:
         self._stopping = False
@@ -59,8 +65,12 @@ class DeliveryProcess:
         parent_end, child_end = socket.socketpair()
         parent_end.setblocking(False)
         if self._wake_send is not None:
+            self._stop_reading()
             self._wake_send.close()
+        self._rate_limited_before += self._child_rate_limited
+        self._child_rate_limited = 0
         self._wake_send = parent_end
+        asyncio.get_running_loop().add_reader(parent_end.fileno(), self._on_report)
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, *self.command, "--config", str(self.config.source_path),
@@ -103,6 +113,36 @@ class DeliveryProcess:
         if self._wake_send is not None:
             self._wake_send.close()
             self._wake_send = None
+
+    def _on_report(self) -> None:
+        """The child's line each second: ``<429s since it started> <seconds since its last poll>``."""
+        if self._wake_send is None:
+            return
+        try:
+            data = self._wake_send.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._stop_reading()
+            return
+        last = data.strip().split(b"\n")[-1].split()
+        try:
+            count, age = int(last[0]), float(last[1])
+        except (IndexError, ValueError):
+            return
+        self._child_rate_limited = count
+        self.rate_limited = self._rate_limited_before + count
+        if age >= 0:
+            self.polled_at = time.monotonic() - age
+
+    def _stop_reading(self) -> None:
+        if self._wake_send is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._wake_send.fileno())
+            except (RuntimeError, ValueError, OSError):
+                pass
 
     def wake(self) -> None:
         if self._wake_send is None:
@@ -158,6 +198,17 @@ def make_worker(services: Any, bot: Any, **kwargs: Any) -> Any:
     )
 
 
+def _report(sock: socket.socket | None, worker: Any) -> None:
+    """Tell the parent how this worker is doing (see :meth:`DeliveryProcess._on_report`)."""
+    if sock is None:
+        return
+    age = -1.0 if worker.polled_at is None else time.monotonic() - worker.polled_at
+    try:
+        sock.send(f"{worker.rate_limited} {age:.1f}\n".encode())
+    except (BlockingIOError, OSError):  # a full buffer or a parent gone: the next second tells
+        pass
+
+
 async def run_child(config: Config, wake_fd: int | None, parent: int | None, **worker_kwargs: Any) -> int:
     """``python -m bot deliver``: send the outbox until SIGTERM, or until the parent is gone."""
     from bot.app_context import AppContext
@@ -192,6 +243,7 @@ async def run_child(config: Config, wake_fd: int | None, parent: int | None, **w
             try:
                 await asyncio.wait_for(stop.wait(), 1.0)
             except asyncio.TimeoutError:
+                _report(wake_sock, worker)
                 if parent is not None and os.getppid() != parent:
                     log.warning("delivery: parent %s is gone; stopping", parent)
                     break

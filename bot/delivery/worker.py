@@ -125,6 +125,12 @@ class DeliveryWorker:
         self._marks: list[tuple[int, int | None, datetime, asyncio.Future[None]]] = []
         self._mark_task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()  # set whenever nothing is pending and nothing in flight
+        self.polled_at: float | None = None  # time.monotonic() of the last dispatch cycle that read the outbox
+
+    @property
+    def rate_limited(self) -> int:
+        """Flood-limit answers (429) this worker got since it started."""
+        return self.stats.rate_limited
 
     def use_clock(self, clock: Callable[[], float], skip_time: Callable[[float], None] | None = None) -> None:
         """Switch to another clock (tests: the stand-in's FakeClock) before anything was sent."""
@@ -214,6 +220,7 @@ class DeliveryWorker:
             try:
                 delay, clock_wait = await self._dispatch_once()
                 failed = False
+                self.polled_at = time.monotonic()
             except DatabaseUnavailable as exc:
                 log.warning("delivery: database unavailable (%s); retrying", exc)
                 delay = DB_RETRY_SECONDS

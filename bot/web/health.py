@@ -3,8 +3,8 @@
 Neither needs the API token: they say how much waits and whether the service works, nothing of
 any message. Figures that live in the database (items per status, the outbox's backlog) are read
 at scrape time, so every process serving the API reports the same truth; figures that live in the
-process (429s since start, the last sweep, the delivery worker's last poll) are kept in
-:class:`Health`, one per running service.
+process (429s since start, the first sweep, the delivery worker's last poll) come from
+:class:`Health`, one per running service (a delivery child reports its own each second).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -27,18 +28,30 @@ from storage.models import Item, Outbox
 DELIVERY_POLL_STALE_SECONDS = 120.0
 
 
+class _DeliveryCollector:
+    """``liuyan_telegram_429_total`` as the delivery worker (in this process or its child) counts it."""
+
+    def __init__(self, health: "Health") -> None:
+        self.health = health
+
+    def collect(self) -> Any:
+        delivery = self.health.delivery
+        yield CounterMetricFamily("liuyan_telegram_429", "Flood-limit answers (429) from the Bot API since the "
+                                  "process started", value=getattr(delivery, "rate_limited", 0) or 0)
+
+
 @dataclass
 class Health:
-    """What this process has done lately; written by the scheduler and the delivery worker."""
+    """What this process has done lately: the first sweep (noted by the scheduler) and the delivery
+    worker it runs (``delivery``: its ``polled_at`` and ``rate_limited`` are read when asked)."""
 
     started_at: float = field(default_factory=time.monotonic)
     first_sweep_at: float | None = None
-    delivery_polled_at: float | None = None
+    delivery: Any = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        self.telegram_429 = Counter("liuyan_telegram_429", "Flood-limit answers (429) from the Bot API since the "
-                                    "process started", registry=self.registry)
+        self.registry.register(_DeliveryCollector(self))
         self.outbox_pending = Gauge("liuyan_outbox_pending", "Outbox rows waiting to be sent",
                                     registry=self.registry)
         self.outbox_oldest = Gauge("liuyan_outbox_oldest_seconds", "Age of the oldest waiting outbox row "
@@ -49,11 +62,9 @@ class Health:
         if self.first_sweep_at is None:
             self.first_sweep_at = time.monotonic()
 
-    def note_delivery_poll(self) -> None:
-        self.delivery_polled_at = time.monotonic()
-
-    def note_429(self) -> None:
-        self.telegram_429.inc()
+    def delivery_polled_within(self, seconds: float) -> bool:
+        polled = getattr(self.delivery, "polled_at", None)
+        return polled is not None and time.monotonic() - polled <= seconds
 
 
 def _database_figures(session: Session) -> tuple[int, datetime | None, dict[str, int]]:
@@ -93,8 +104,7 @@ async def readyz(request: web.Request) -> web.Response:
         missing.append("the database does not answer")
     if health.first_sweep_at is None:
         missing.append("the first sweep has not run yet")
-    polled = health.delivery_polled_at
-    if polled is None or time.monotonic() - polled > DELIVERY_POLL_STALE_SECONDS:
+    if not health.delivery_polled_within(DELIVERY_POLL_STALE_SECONDS):
         missing.append("the delivery worker has not polled the outbox in the last 2 minutes")
     body: dict[str, Any] = {"status": "ready"} if not missing else {"status": "not ready", "not_ready": missing}
     return web.json_response(body, status=200 if not missing else 503, dumps=_dumps)
