@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from telegram import BotCommand, BotCommandScopeDefault, ChatMember, Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 import handlers
@@ -171,6 +171,37 @@ def warn_unknown_calendar(config: Config, now: datetime) -> None:
                     "days are typed into [calendar] or the package is upgraded", CALENDAR_WARNING_DAYS, years)
 
 
+class PollingErrors:
+    """getUpdates failures as an operator needs them: one line when a kind of failure starts, one
+    when it has lasted ten more minutes, one when polling works again — not a trace per retry.
+    ``Conflict`` means another process polls with the same token (a second `liuyan run`)."""
+
+    REPEAT_SECONDS = 600.0
+
+    def __init__(self) -> None:
+        self._kind: str | None = None
+        self._since = 0.0
+        self._last = 0.0
+
+    def report(self, error: TelegramError) -> None:
+        import time
+
+        kind = type(error).__name__
+        now = time.monotonic()
+        if kind == self._kind and now - self._last < self.REPEAT_SECONDS:
+            return
+        if kind != self._kind:
+            self._since = now
+        self._kind, self._last = kind, now
+        if isinstance(error, Conflict):
+            log.error("telegram: another process is polling with this bot's token (%s); stop the other "
+                      "`liuyan run`, or use webhook mode for more than one process", error)
+        elif isinstance(error, InvalidToken):
+            log.error("telegram: the Bot API refused the token; check telegram.token or LIUYAN_TELEGRAM_TOKEN")
+        else:
+            log.warning("telegram: getUpdates failed (%s: %s) for %.0f s; retrying", kind, error, now - self._since)
+
+
 @dataclass
 class Service:
     """One process: start() brings every part up, stop() takes them down in reverse order."""
@@ -239,7 +270,7 @@ class Service:
             assert self.app.updater is not None
             await self.app.updater.start_polling(poll_interval=POLL_INTERVAL, timeout=cfg.telegram.poll_timeout,
                                                  allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
-                                                 bootstrap_retries=-1)
+                                                 bootstrap_retries=-1, error_callback=PollingErrors().report)
         if scheduler:
             from scheduler.jobs import start_scheduler
 

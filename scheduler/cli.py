@@ -6,6 +6,9 @@ what was queued and sent, so overlapping or repeated runs send nothing twice.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import logging
 from datetime import datetime
 
@@ -58,12 +61,19 @@ async def run_digest(config: Config, period: str, now: datetime | None, *, send:
         at = now or s.now()
         html = await s.db.run(build_and_queue_digest, s.workflow, period, at, send)
         if out:
-            with open(out, "w", encoding="utf-8") as fh:
-                fh.write(html)
-            print(f"wrote {out}")
+            path = Path(out).resolve()
+            try:
+                path.write_text(html, encoding="utf-8")
+            except OSError as exc:
+                print(f"liuyan digest: cannot write {path}: {exc.strerror}", file=sys.stderr)
+                return 1
+            print(f"wrote the {period} report to {path}")
         if send:
             await deliver_pending(s)
             print(f"sent the {period} report to the leaders' chat")
+        if not out and not send:
+            print(f"built the {period} report as of {at.astimezone(config.schedule.tz).isoformat()}; nothing was "
+                  "written or sent: add --out FILE.html to keep it, --send to send it to the leaders' chat")
         return 0
     finally:
         s.db.dispose()

@@ -155,3 +155,19 @@ def test_a_database_server_that_does_not_answer_exits_1_so_a_supervisor_retries(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("database error: database.url")
     assert "secret" not in err and "Connection refused" in err
+
+
+def test_digest_says_where_the_report_went_or_that_it_went_nowhere(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, GOOD)
+    now = "2026-10-19T09:30:00+08:00"
+    assert main(["digest", "weekly", "--config", str(path), "--now", now]) == 0
+    out = capsys.readouterr().out
+    assert "nothing was written or sent" in out and "--out" in out
+    report = tmp_path / "weekly.html"
+    assert main(["digest", "weekly", "--config", str(path), "--now", now, "--out", str(report)]) == 0
+    assert f"to {report.resolve()}" in capsys.readouterr().out and report.read_text(encoding="utf-8").strip()
+    assert main(["digest", "weekly", "--config", str(path), "--now", now, "--out",
+                 str(tmp_path / "no-such-folder" / "w.html")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot write" in err

@@ -126,6 +126,7 @@ class DeliveryWorker:
         self._mark_task: asyncio.Task[None] | None = None
         self.idle = asyncio.Event()  # set whenever nothing is pending and nothing in flight
         self.polled_at: float | None = None  # time.monotonic() of the last dispatch cycle that read the outbox
+        self._db_down = False
 
     @property
     def rate_limited(self) -> int:
@@ -221,8 +222,13 @@ class DeliveryWorker:
                 delay, clock_wait = await self._dispatch_once()
                 failed = False
                 self.polled_at = time.monotonic()
+                if self._db_down:
+                    log.info("delivery: the database answers again")
+                    self._db_down = False
             except DatabaseUnavailable as exc:
-                log.warning("delivery: database unavailable (%s); retrying", exc)
+                if not self._db_down:  # one line per outage, not one per retry
+                    log.warning("delivery: database unavailable (%s); retrying every %s s", exc, DB_RETRY_SECONDS)
+                self._db_down = True
                 delay = DB_RETRY_SECONDS
             except Exception:  # noqa: BLE001 - the worker must survive any single bad cycle
                 log.exception("delivery: dispatch cycle failed")
