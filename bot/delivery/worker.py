@@ -287,6 +287,7 @@ class DeliveryWorker:
                 if head.row.id not in leased:
                     self.pacer.release(slots)
                     continue
+                head.row.payload = leased[head.row.id]
                 self._in_flight[head.row.chat_id] = asyncio.create_task(
                     self._send(head.row, slots, head.card_message_id, until), name=f"send-{head.row.id}")
         for wait in (wall_wait, clock_wait):
@@ -587,13 +588,15 @@ def _repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
                          .values(status="failed", error="its card was never sent"))
 
 
-def _lease_many(session: Session, row_ids: list[int], until: datetime) -> set[int]:
-    """Lease the rows still pending; returns those leased. One conditional UPDATE: on PostgreSQL a
-    row another worker leased meanwhile fails the re-checked condition and is not returned."""
+def _lease_many(session: Session, row_ids: list[int], until: datetime) -> dict[int, str]:
+    """Lease the rows still pending; returns those leased with their payload as it is now (a card
+    not yet sent may have been rewritten since its row was read). One conditional UPDATE: on
+    PostgreSQL a row another worker leased meanwhile fails the re-checked condition and is not
+    returned."""
     result = session.execute(
         update(Outbox).where(Outbox.id.in_(row_ids), Outbox.status == "pending")  # type: ignore[union-attr]
-        .values(status="sending", not_before=until).returning(Outbox.id))
-    return {r[0] for r in result}
+        .values(status="sending", not_before=until).returning(Outbox.id, Outbox.payload))
+    return {r[0]: r[1] for r in result}
 
 
 def _release_leases(session: Session, leases: dict[int, datetime]) -> None:
