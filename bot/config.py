@@ -278,6 +278,11 @@ class Config:
         """The unit (department) with exactly this code, or None."""
         return next((u for u in self.units if u.code == code), None) if code is not None else None
 
+    @property
+    def targets(self) -> tuple[RegionConfig | UnitConfig, ...]:
+        """Regions, then units: everything a message can be routed to."""
+        return (*self.regions, *self.units)
+
     def target(self, code: str | None) -> RegionConfig | UnitConfig | None:
         """The region or unit with exactly this code (they share one namespace), or None."""
         return self.region(code) or self.unit(code)

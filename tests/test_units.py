@@ -4,8 +4,9 @@ intake API and the Bot API stand-in."""
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 

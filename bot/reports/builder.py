@@ -185,7 +185,7 @@ def rank_regions(regions: Sequence[RegionFigures]) -> tuple[RegionFigures, ...]:
 def build_report(session: Session, config: Config, period: Period, now: datetime) -> Report:
     """Everything a report shows, as of ``now``."""
     figures = compute_figures(session, config, period.start, period.end, now)
-    names = {r.code: r.name for r in (*config.regions, *config.units)}
+    names = {r.code: r.name for r in config.targets}
     overdue, overdue_total = _overdue(session, names, now)
     sensitive_total = session.execute(
         select(func.count()).where(Item.received_at >= period.start, Item.received_at < period.end,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from storage.models import Item
@@ -34,8 +34,8 @@ class CategoryCount:
 
 def _counts(session: Session, start: datetime, end: datetime) -> dict[str, int]:
     rows = session.execute(
-        select(Item.category_label, func.count())
-        .where(and_(Item.received_at >= start, Item.received_at < end, Item.category_label.is_not(None)))  # type: ignore[union-attr]
+        select(Item.category_label, func.count())  # type: ignore[call-overload]
+        .where(Item.received_at >= start, Item.received_at < end, Item.category_label.is_not(None))  # type: ignore[union-attr]
         .group_by(Item.category_label))
     return {str(name): int(n) for name, n in rows}
 

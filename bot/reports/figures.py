@@ -226,7 +226,7 @@ def _assemble(config: Config, start: datetime, end: datetime,
         total.add(c)
     rows: list[RegionFigures] = []
     known = set()
-    for region in (*config.regions, *config.units):  # units (departments) rank beside regions
+    for region in config.targets:  # units (departments) rank beside regions
         known.add(region.code)
         rows.append(counts.get(region.code, _Counts()).freeze(region.code, region.name))
     for code in sorted(k for k in counts if k is not None and k not in known):

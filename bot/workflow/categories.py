@@ -64,7 +64,7 @@ class CategoryModel:
         return self.model or shipped_model()
 
 
-_MODELS: "weakref.WeakKeyDictionary[WorkflowContext, CategoryModel]" = weakref.WeakKeyDictionary()
+_MODELS: weakref.WeakKeyDictionary[WorkflowContext, CategoryModel] = weakref.WeakKeyDictionary()
 
 
 def category_model(wf: WorkflowContext) -> CategoryModel:

@@ -45,9 +45,9 @@ class WorkflowContext:
         # units (departments) are targets like regions, in the same directory and namespace
         self.directory = RegionDirectory(
             [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases))
-             for r in (*config.regions, *config.units)]
+             for r in config.targets]
         )
-        self.region_names = {r.code: r.name for r in (*config.regions, *config.units)}
+        self.region_names = {r.code: r.name for r in config.targets}
         self.unit_codes = frozenset(u.code for u in config.units)
         self.unit_by_category = {c: u.code for u in config.units for c in u.categories}
         d = config.deadlines

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from bot.rules.deadlines import Priority, compute_deadline
 from bot.rules.priority import classify_priority
-from bot.rules.states import Status
 from bot.rules.routing import route_target
+from bot.rules.states import Status
 from bot.workflow.cards import post_cards
 from bot.workflow.categories import categorize, retrain_if_due
 from bot.workflow.context import Actor, WorkflowContext

@@ -27,14 +27,19 @@ says so.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from bot.delivery.outbox import PRIORITY_LANE, ROUTINE_LANE
-from bot.reports.hot_issues import SHINGLE_WEIGHT, TITLE_WEIGHT, body_shingles, title_shingles
+from bot.reports.hot_issues import (
+    SHINGLE_WEIGHT,
+    TITLE_WEIGHT,
+    body_shingles,
+    title_shingles,
+)
 from bot.rules.deadlines import Priority
 from bot.rules.states import Status
 from bot.workflow.context import Actor, WorkflowContext
@@ -45,9 +50,9 @@ REPEAT_DAYS = 60
 SAME_ISSUE_MIN = 0.5
 
 
-def shingle_vector(title: str, body: str) -> Counter[str]:
+def shingle_vector(title: str, body: str) -> dict[str, float]:
     """A message as the weighted bag of bigrams the hot-issue report compares."""
-    vec: Counter[str] = Counter()
+    vec: defaultdict[str, float] = defaultdict(float)
     for s in title_shingles(title or ""):
         vec[s] += TITLE_WEIGHT
     for s in body_shingles(body or ""):
@@ -55,7 +60,7 @@ def shingle_vector(title: str, body: str) -> Counter[str]:
     return vec
 
 
-def cosine(a: Counter[str], b: Counter[str]) -> float:
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
     if len(a) > len(b):
         a, b = b, a
     dot = sum(w * b[k] for k, w in a.items() if k in b)
@@ -63,7 +68,7 @@ def cosine(a: Counter[str], b: Counter[str]) -> float:
     return dot / norm if norm else 0.0
 
 
-def same_issue(a: Counter[str], b: Counter[str], threshold: float = SAME_ISSUE_MIN) -> bool:
+def same_issue(a: dict[str, float], b: dict[str, float], threshold: float = SAME_ISSUE_MIN) -> bool:
     """Whether two messages (as :func:`shingle_vector`) are about the same issue."""
     return cosine(a, b) >= threshold
 
@@ -81,9 +86,9 @@ def link_repeats(session: Session, wf: WorkflowContext, new_items: Sequence[Item
     for other in session.exec(select(Item).where(
             Item.author.in_(authors), Item.received_at >= earliest)):  # type: ignore[union-attr]
         candidates.setdefault(other.author or "", []).append(other)
-    vectors: dict[int, Counter[str]] = {}
+    vectors: dict[int, dict[str, float]] = {}
 
-    def vector(it: Item) -> Counter[str]:
+    def vector(it: Item) -> dict[str, float]:
         if it.id not in vectors:
             vectors[it.id] = shingle_vector(it.title or "", it.body)  # type: ignore[index]
         return vectors[it.id]  # type: ignore[index]
@@ -123,7 +128,9 @@ def note_issue_group(session: Session, wf: WorkflowContext, ids: Sequence[int], 
                      now: datetime) -> None:
     """Record that the items ``ids`` are one issue reported by ``people`` people, and edit the cards
     of those whose count changed."""
-    from bot.workflow.cards import refresh_cards  # cards import this module's neighbours
+    from bot.workflow.cards import (
+        refresh_cards,  # cards import this module's neighbours
+    )
 
     changed = list(session.exec(select(Item).where(Item.id.in_(ids), Item.issue_group_size != people)))  # type: ignore[union-attr]
     if not changed:

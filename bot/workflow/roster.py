@@ -14,7 +14,7 @@ def sync_roster(session: Session, wf: WorkflowContext) -> None:
     """Mirror regions and officers of the config into the database (chat ids already migrated
     by the delivery worker are kept: the database knows better than the file)."""
     migrated = {c.chat_id: c.migrated_to for c in session.exec(select(ChatState)) if c.migrated_to}
-    for r in (*wf.config.regions, *wf.config.units):
+    for r in wf.config.targets:
         chat_id = r.chat_id
         while chat_id in migrated:
             chat_id = migrated[chat_id]

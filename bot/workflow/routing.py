@@ -28,7 +28,7 @@ def route(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, reg
     region = wf.directory.resolve(ref)
     if region is None:
         raise Refusal("unknown_region", {"ref": ref, "choices": "、".join(
-            f"{r.name}({r.code})" for r in (*wf.config.regions, *wf.config.units))})
+            f"{r.name}({r.code})" for r in wf.config.targets)})
     if item.region == region.code:
         raise Refusal("same_region", {"id": item_id, "region": region.name})
     old_region = item.region
