@@ -45,6 +45,7 @@ __all__ = [
     "SensitivityCategoryConfig",
     "TelegramConfig",
     "TriageConfig",
+    "UnitConfig",
     "format_error",
     "load_config",
     "parse_config",
@@ -222,12 +223,24 @@ class RegionConfig:
 
 
 @dataclass(frozen=True)
+class UnitConfig:
+    """A provincial department (省直部门): a target like a region, with its own group chat, the
+    names that send a message to it, and the categories it handles when no region claims one."""
+
+    code: str
+    name: str
+    chat_id: int
+    aliases: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OfficerConfig:
     """A person in the roster; anyone not here acts on nothing."""
 
     user_id: int
     name: str
-    region: str  # a region code, or "*" for the provincial office
+    region: str  # a region's or a unit's code, or "*" for the provincial office
     role: str = "officer"  # officer | supervisor | leader
     language: str | None = None  # None: the deployment's language
 
@@ -247,6 +260,7 @@ class Config:
     deadlines: DeadlinesConfig = field(default_factory=DeadlinesConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
+    units: tuple[UnitConfig, ...] = ()  # [[units]]: provincial departments, targets like regions
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
     language: str = "zh"  # the deployment's language for group chats
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
@@ -259,6 +273,19 @@ class Config:
             if region.code == code:
                 return region
         return None
+
+    def unit(self, code: str | None) -> UnitConfig | None:
+        """The unit (department) with exactly this code, or None."""
+        return next((u for u in self.units if u.code == code), None) if code is not None else None
+
+    @property
+    def targets(self) -> tuple[RegionConfig | UnitConfig, ...]:
+        """Regions, then units: everything a message can be routed to."""
+        return (*self.regions, *self.units)
+
+    def target(self, code: str | None) -> RegionConfig | UnitConfig | None:
+        """The region or unit with exactly this code (they share one namespace), or None."""
+        return self.region(code) or self.unit(code)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +339,8 @@ def parse_config(
     leaders = _parse_chat(data, "leaders")
     desk = _parse_chat(data, "desk")
     regions = _parse_regions(data, leaders, desk)
-    officers = _parse_officers(data, regions)
+    units = _parse_units(data, regions, leaders, desk)
+    officers = _parse_officers(data, (*regions, *units))
     deadlines = _parse_deadlines(_section(data, "deadlines"))
     reminders = _parse_reminders(_section(data, "reminders"))
     triage = _parse_triage(_section(data, "triage"))
@@ -331,6 +359,7 @@ def parse_config(
         deadlines=deadlines,
         reminders=reminders,
         triage=triage,
+        units=units,
         calendar=calendar,
         language=language,
         source_path=Path(source_path) if source_path is not None else None,
@@ -533,7 +562,60 @@ def _parse_regions(
     return tuple(regions)
 
 
-def _parse_officers(data: dict[str, Any], regions: tuple[RegionConfig, ...]) -> tuple[OfficerConfig, ...]:
+def _parse_units(data: dict[str, Any], regions: tuple[RegionConfig, ...], leaders: ChatConfig,
+                 desk: ChatConfig) -> tuple[UnitConfig, ...]:
+    """``[[units]]``: departments share the regions' namespace (a code, name or alias names one
+    target, region or unit) and each has its own chat; a category is one of the platform's and
+    belongs to at most one unit, so routing by category never has to choose."""
+    from bot.learn.category import categories as known_categories
+
+    tables = _array_of_tables(data, "units", "units")
+    names: dict[str, tuple[str, str]] = {}  # normalised name -> (what it names, the key naming it)
+    for i, r in enumerate(regions):
+        for key, value in [("code", r.code), ("name", r.name), *(("aliases", a) for a in r.aliases)]:
+            names.setdefault(_norm(value), (f"region {r.code} ({r.name})", f"regions[{i}].{key}"))
+    chats = {leaders.chat_id: "the leaders' chat (leaders.chat_id)", desk.chat_id: "the desk chat (desk.chat_id)"}
+    chats.update((r.chat_id, f"the chat of region {r.code}") for r in regions)
+    owner: dict[str, str] = {}  # category -> the key that claimed it
+    units: list[UnitConfig] = []
+    for i, table in enumerate(tables):
+        sec = _Section(table, f"units[{i}]")
+        sec.check_keys(_keys(UnitConfig))
+        code = sec.req("code", _str)
+        if code == ALL_REGIONS:
+            raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
+        name = sec.req("name", _str)
+        chat_id = sec.req("chat_id", _chat_id)
+        aliases = sec.opt("aliases", _str_list, ())
+        cats = sec.opt("categories", _str_list, ())
+        if chat_id in chats:
+            raise ConfigError(sec.key("chat_id"),
+                              f"chat {chat_id} is already {chats[chat_id]}; each unit needs its own group chat")
+        chats[chat_id] = f"the chat of unit {code} ({sec.key('chat_id')})"
+        own = [(sec.key("code"), code), (sec.key("name"), name)]
+        own += [(sec.key(f"aliases[{k}]"), a) for k, a in enumerate(aliases)]
+        this = f"unit {code} ({name})"
+        for key, value in own:
+            n = _norm(value)
+            if n in names and names[n][0] != this:
+                what, other_key = names[n]
+                raise ConfigError(key, f"{value!r} already names {what} at {other_key}; regions and units "
+                                       "share one set of codes, names and aliases")
+            names.setdefault(n, (this, key))
+        for k, cat in enumerate(cats):
+            key = sec.key(f"categories[{k}]")
+            if cat not in known_categories():
+                raise ConfigError(key, f"unknown category {cat!r}; one of {'、'.join(known_categories())}")
+            if cat in owner:
+                raise ConfigError(key, f"category {cat!r} already belongs to {owner[cat]}; "
+                                       "a category belongs to at most one unit")
+            owner[cat] = f"units[{i}] ({code})"
+        units.append(UnitConfig(code=code, name=name, chat_id=chat_id, aliases=aliases, categories=cats))
+    return tuple(units)
+
+
+def _parse_officers(data: dict[str, Any],
+                    regions: tuple[RegionConfig | UnitConfig, ...]) -> tuple[OfficerConfig, ...]:
     tables = _array_of_tables(data, "officers", "officers")
     codes = {r.code for r in regions}
     officers: list[OfficerConfig] = []

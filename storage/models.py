@@ -62,6 +62,8 @@ class Item(SQLModel, table=True):
     url: Optional[str] = Field(default=None, sa_type=Text)
     likes: int = 0
 
+    # the target's code: a region's or a unit's (departments share the regions' namespace, so one
+    # column serves every "the item's chat / the officers of its place" question for both)
     region: Optional[str] = Field(default=None, max_length=64, index=True)
     region_hint: Optional[str] = Field(default=None, max_length=200)
     route_reason: Optional[str] = Field(default=None, max_length=20)
@@ -94,6 +96,16 @@ class Item(SQLModel, table=True):
     rating: Optional[str] = Field(default=None, max_length=30)
     rating_comment: Optional[str] = Field(default=None, sa_type=Text)
     rated_at: Optional[datetime] = _dt(default=None)
+
+    # the platform's category (one of the known ones, or None when unsure); ``category`` above is
+    # the source's own value as given
+    category_label: Optional[str] = Field(default=None, max_length=100, index=True)
+    category_by: Optional[str] = Field(default=None, max_length=10)  # "source" | "model"
+    category_terms: str = Field(default="[]", sa_type=Text)  # JSON list: the words that decided it
+    # a repeat: the earliest item of the same author about the same issue
+    duplicate_of: Optional[int] = Field(default=None, index=True)
+    # people who reported the same issue (the early warning's group), 0 when it is in none
+    issue_group_size: int = 0
 
 
 class Event(SQLModel, table=True):
@@ -192,7 +204,8 @@ class ExtensionRequest(SQLModel, table=True):
 
 
 class Region(SQLModel, table=True):
-    """A region as configured; ``chat_id`` follows chat migrations, so it may differ from the file."""
+    """A region or a unit as configured (one namespace of codes); ``chat_id`` follows chat
+    migrations, so it may differ from the file."""
 
     __tablename__ = "regions"
 
@@ -200,6 +213,7 @@ class Region(SQLModel, table=True):
     name: str = Field(max_length=200)
     chat_id: int = Field(sa_type=BigInteger, index=True)
     aliases: str = Field(default="[]", sa_type=Text)  # JSON list
+    kind: str = Field(default="region", max_length=10)  # "region" | "unit" (a provincial department)
 
 
 class Officer(SQLModel, table=True):

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.demo.runner import BAIYIN, DESK, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
+from bot.demo.runner import BAIYIN, DESK, HEALTH, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
 from bot.render import Renderer
 from bot.demo.clock import SandboxClock, ensure_offline
 from bot.demo.scenario import ScenarioError, load_scenario, real_duration
@@ -202,8 +202,8 @@ async def test_state_lists_each_region_group_the_desk_the_leaders_and_the_people
     async with http.get("/api/sandbox/state") as resp:
         state = await resp.json()
     groups = [(c["id"], c["kind"]) for c in state["chats"] if c["kind"] != "private"]
-    assert groups == [(LANZHOU, "region"), (TIANSHUI, "region"), (BAIYIN, "region"), (DESK, "desk"),
-                      (LEADERS, "leaders")]
+    assert groups == [(LANZHOU, "region"), (TIANSHUI, "region"), (BAIYIN, "region"), (HEALTH, "unit"),
+                      (DESK, "desk"), (LEADERS, "leaders")]
     assert next(c for c in state["chats"] if c["id"] == LANZHOU)["region_name"] == "兰州市"
     people = {p["id"]: p for p in state["people"]}
     assert people[ZHANG]["name"] == "张三" and people[ZHANG]["role"] == "officer"

@@ -123,13 +123,15 @@ def repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
                          .values(status="failed", error="its card was never sent"))
 
 
-def lease_many(session: Session, row_ids: list[int], until: datetime) -> set[int]:
-    """Lease the rows still pending; returns those leased. One conditional UPDATE: on PostgreSQL a
-    row another worker leased meanwhile fails the re-checked condition and is not returned."""
+def lease_many(session: Session, row_ids: list[int], until: datetime) -> dict[int, str]:
+    """Lease the rows still pending; returns those leased with their payload as it is now (a card
+    not yet sent may have been rewritten since its row was read). One conditional UPDATE: on
+    PostgreSQL a row another worker leased meanwhile fails the re-checked condition and is not
+    returned."""
     result = session.execute(
         update(Outbox).where(Outbox.id.in_(row_ids), Outbox.status == "pending")  # type: ignore[union-attr]
-        .values(status="sending", not_before=until).returning(Outbox.id))
-    return {r[0] for r in result}
+        .values(status="sending", not_before=until).returning(Outbox.id, Outbox.payload))
+    return {r[0]: r[1] for r in result}
 
 
 def release_leases(session: Session, leases: dict[int, datetime]) -> None:

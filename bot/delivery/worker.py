@@ -326,6 +326,7 @@ class DeliveryWorker:
                 if head.row.id not in leased:
                     self.pacer.release(slots)
                     continue
+                head.row.payload = leased[head.row.id]
                 self._in_flight[head.row.chat_id] = asyncio.create_task(
                     self._send(head.row, slots, head.card_message_id, until), name=f"send-{head.row.id}")
         for wait in (wall_wait, clock_wait):

@@ -34,6 +34,7 @@ DEMO_API_TOKEN = "demo-api-token"
 SAMPLE_FIELDS = ("external_id", "title", "body", "author")  # what a rehearsal posts of each sample
 
 LANZHOU, TIANSHUI, BAIYIN = -1001000000100, -1001000000200, -1001000000300
+HEALTH = -1001000000400  # a provincial department (unit)
 DESK, LEADERS = -1001000000002, -1001000000001
 
 
@@ -50,6 +51,7 @@ PEOPLE = (
     Person(1002, "李四", "620100", "officer"),
     Person(1003, "王五", "620500", "officer"),
     Person(1004, "赵敏", "620400", "officer"),
+    Person(1005, "孙主任", "health", "officer"),
     Person(2001, "刘督办", "*", "supervisor"),
     Person(3001, "陈书记", "*", "leader"),
 )
@@ -113,10 +115,17 @@ name = "白银市"
 chat_id = {BAIYIN}
 aliases = ["白银", "平川区", "靖远县", "会宁县", "景泰县"]
 
+[[units]]
+code = "health"
+name = "省卫生健康委员会"
+chat_id = {HEALTH}
+aliases = ["省卫健委", "卫生健康委"]
+categories = ["卫生计生"]
+
 {officers}'''
 
 
-CHAT_TITLES = {LANZHOU: "兰州市联络群", TIANSHUI: "天水市联络群", BAIYIN: "白银市联络群",
+CHAT_TITLES = {LANZHOU: "兰州市联络群", TIANSHUI: "天水市联络群", BAIYIN: "白银市联络群", HEALTH: "省卫健委联络群",
                DESK: "省委办公厅值班台", LEADERS: "领导专报"}
 
 

@@ -140,6 +140,9 @@ class SandboxHub:
         for order, region in enumerate(cfg.regions):
             roles[current(region.chat_id)] = {"kind": "region", "region": region.code,
                                               "region_name": region.name, "order": order}
+        for order, unit in enumerate(cfg.units, start=len(cfg.regions)):  # departments, after the regions
+            roles[current(unit.chat_id)] = {"kind": "unit", "region": unit.code,
+                                            "region_name": unit.name, "order": order}
         roles.setdefault(current(cfg.desk.chat_id), {"kind": "desk", "order": 1000})
         roles.setdefault(current(cfg.leaders.chat_id), {"kind": "leaders", "order": 1001})
         return roles
@@ -161,7 +164,7 @@ class SandboxHub:
     def people(self) -> list[dict[str, Any]]:
         """The roster, then anyone else the stand-in knows (to see how strangers are refused)."""
         cfg = self.s.config
-        names = {r.code: r.name for r in cfg.regions}
+        names = {r.code: r.name for r in cfg.targets}
         people = [{"id": o.user_id, "name": o.name, "role": o.role, "region": o.region,
                    "region_name": names.get(o.region), "in_roster": True} for o in cfg.officers]
         known = {p["id"] for p in people}

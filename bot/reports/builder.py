@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from bot.config import Config
 from bot.render import TEXT_LIMIT, Renderer, visible_length
+from bot.reports.categories import CategoryCount, category_counts
 from bot.reports.figures import PeriodFigures, RegionFigures, compute_figures
 from bot.reports.hot_issues import BODY_PREFIX, HotIssue, Message, hot_issues
 from bot.reports.key_items import Candidate, KeyItem, select_key_items
@@ -150,6 +151,11 @@ class Report:
     overdue_total: int = 0
     sensitive_total: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    categories: tuple[CategoryCount, ...] = ()  # the period's categories, most first
+
+    @property
+    def rising_categories(self) -> tuple[CategoryCount, ...]:
+        return tuple(c for c in self.categories if c.rising)
 
     @property
     def kind(self) -> str:
@@ -179,7 +185,7 @@ def rank_regions(regions: Sequence[RegionFigures]) -> tuple[RegionFigures, ...]:
 def build_report(session: Session, config: Config, period: Period, now: datetime) -> Report:
     """Everything a report shows, as of ``now``."""
     figures = compute_figures(session, config, period.start, period.end, now)
-    names = {r.code: r.name for r in config.regions}
+    names = {r.code: r.name for r in config.targets}
     overdue, overdue_total = _overdue(session, names, now)
     sensitive_total = session.execute(
         select(func.count()).where(Item.received_at >= period.start, Item.received_at < period.end,
@@ -192,7 +198,8 @@ def build_report(session: Session, config: Config, period: Period, now: datetime
     hot, keys = _hot_and_key(session, period, names)
     return Report(period=period, now=now, figures=figures, ranking=report.ranking, hot_issues=hot,
                   key_items=keys, overdue=overdue, overdue_total=report.overdue_total,
-                  sensitive_total=report.sensitive_total)
+                  sensitive_total=report.sensitive_total,
+                  categories=category_counts(session, period.start, period.end))
 
 
 def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tuple[OverdueEntry, ...], int]:

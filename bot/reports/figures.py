@@ -1,4 +1,4 @@
-"""Handling figures per region for a period: what the weekly roundup, the monthly assessment and the
+"""Handling figures per region (and per unit, a department, side by side) for a period: what the weekly roundup, the monthly assessment and the
 live dashboard show.
 
 Computed with a few SQL aggregates (``GROUP BY region``) over indexed columns, never by loading items
@@ -226,7 +226,7 @@ def _assemble(config: Config, start: datetime, end: datetime,
         total.add(c)
     rows: list[RegionFigures] = []
     known = set()
-    for region in config.regions:
+    for region in config.targets:  # units (departments) rank beside regions
         known.add(region.code)
         rows.append(counts.get(region.code, _Counts()).freeze(region.code, region.name))
     for code in sorted(k for k in counts if k is not None and k not in known):

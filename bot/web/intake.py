@@ -47,7 +47,11 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "id": item.id,
         "external_id": item.external_id,
         "status": item.status,
-        "region": item.region,
+        # one column holds the target; a unit's (department's) code shows as ``unit``
+        "region": None if s.workflow.is_unit(item.region) else item.region,
+        "unit": item.region if s.workflow.is_unit(item.region) else None,
+        "category": item.category_label,
+        "duplicate_of": item.duplicate_of,
         "region_hint": item.region_hint,
         "title": item.title,
         "priority": item.priority,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ from bot.rules.deadlines import Priority
 from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import Refusal, Status
 from bot.workflow.context import WorkflowContext
-from bot.workflow.roster import region_chat
+from bot.workflow.roster import item_chat
 from storage.models import Item, Region
 
 CALLBACK_CLAIM = "claim"
@@ -40,7 +41,7 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
         return wf.renderer.template(
             "card.html.j2", lang, item=shown, body=text, truncated=truncated,
             region_name=wf.region_name(item.region), moved_to=moved_to,
-            reply_excerpt=reply_excerpt,
+            reply_excerpt=reply_excerpt, **_target_and_category(wf, item),
         )
 
     text = fit(render, body)
@@ -51,13 +52,19 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     return text, buttons
 
 
+def _target_and_category(wf: WorkflowContext, item: Item) -> dict[str, Any]:
+    """What the card says of the item's target kind and category (with the words that decided a
+    classified one)."""
+    terms = json.loads(item.category_terms or "[]") if item.category_by == "model" else []
+    return {"is_unit": wf.is_unit(item.region), "category": item.category_label, "category_terms": terms}
+
+
 def post_cards(session: Session, wf: WorkflowContext, items: Sequence[Item], now: datetime) -> None:
     """Queue the cards of new items: their region's chat, or the desk for the unrouted."""
     chats = dict(session.execute(select(Region.code, Region.chat_id)).all())
     cards = []
     for item in items:
-        chat_id = (chats.get(item.region) or region_chat(session, wf, item.region)
-                   if item.region else wf.config.desk.chat_id)
+        chat_id = chats.get(item.region) or item_chat(session, wf, item)
         text, buttons = render_card(wf, item)
         lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
         cards.append((item, chat_id, text, buttons, lane))

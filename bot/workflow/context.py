@@ -42,10 +42,14 @@ class WorkflowContext:
         self.config = config
         self.renderer = renderer
         self.tz = config.schedule.tz
+        # units (departments) are targets like regions, in the same directory and namespace
         self.directory = RegionDirectory(
-            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases)) for r in config.regions]
+            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases))
+             for r in config.targets]
         )
-        self.region_names = {r.code: r.name for r in config.regions}
+        self.region_names = {r.code: r.name for r in config.targets}
+        self.unit_codes = frozenset(u.code for u in config.units)
+        self.unit_by_category = {c: u.code for u in config.units for c in u.categories}
         d = config.deadlines
         self.policy = DeadlinePolicy(
             ordinary_days=d.ordinary_days,
@@ -75,7 +79,12 @@ class WorkflowContext:
         return self.renderer.lang(actor.lang) if actor.lang else self.renderer.default_lang
 
     def region_name(self, code: str | None) -> str | None:
+        """The name of a target: a region's or a unit's (they share one namespace)."""
         return self.region_names.get(code) if code else None
+
+    def is_unit(self, code: str | None) -> bool:
+        """Whether ``code`` is a unit's (a department), not a region's."""
+        return code in self.unit_codes
 
 
 def build_sensitivity(t: TriageConfig) -> SensitivityTriage:

@@ -48,7 +48,7 @@ from bot.workflow.answers import say
 from bot.workflow.cards import refresh_cards
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import get_item, log_event, view
-from bot.workflow.roster import region_chat, region_of_chat
+from bot.workflow.roster import item_chat, region_of_chat
 from storage import reminders as _reminders  # noqa: F401  (registers the reminders_sent table)
 from storage.models import ExtensionRequest, Item, Outbox
 
@@ -145,7 +145,7 @@ def _announce_in_region(session: Session, wf: WorkflowContext, item: Item, actor
                         now: datetime, **params: Any) -> None:
     """Tell the item's chat (its region's, or the desk for an unrouted one) about a changed
     deadline, mentioning the holder, unless the change was made in that very chat."""
-    target = region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
+    target = item_chat(session, wf, item)
     if target == actor.chat_id:
         return
     text = wf.renderer.text(key, None, holder=holder_of(item), **params)

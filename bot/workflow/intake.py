@@ -13,11 +13,14 @@ from sqlmodel import Session, select
 
 from bot.rules.deadlines import Priority, compute_deadline
 from bot.rules.priority import classify_priority
+from bot.rules.routing import route_target
 from bot.rules.states import Status
 from bot.workflow.cards import post_cards
+from bot.workflow.categories import categorize, retrain_if_due
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import json_list, log_events
 from bot.workflow.leaders import alert_sensitive, early_warning
+from bot.workflow.repeats import link_repeats
 from storage.models import Item
 
 API = Actor(None, "api", source="api")
@@ -41,10 +44,13 @@ class Incoming:
 
 
 def triage_fields(wf: WorkflowContext, title: str, body: str, region_hint: str | None,
-                  received_at: datetime, extended_by: int = 0) -> dict[str, Any]:
-    """The columns the rules decide for a message: region, status, priority, sensitivity and
-    deadline. Pure, so intake can triage a whole batch before it touches the database."""
-    route = wf.directory.route(region_hint, title, body)
+                  received_at: datetime, extended_by: int = 0,
+                  category: str | None = None) -> dict[str, Any]:
+    """The columns the rules decide for a message: category, target (region or unit), status,
+    priority, sensitivity and deadline. Pure, so intake can triage a whole batch before it touches
+    the database."""
+    sort = categorize(wf, category, title, body)
+    route = route_target(wf.directory, region_hint, title, body, sort.label, wf.unit_by_category)
     # a region value that names no region is kept as the hint, routed by text or not
     hint = region_hint if route.hint is not None else None
     priority, terms = classify_priority(title, body, wf.urgent_terms, wf.complex_terms)
@@ -60,6 +66,7 @@ def triage_fields(wf: WorkflowContext, title: str, body: str, region_hint: str |
         "sensitive_category": assessment.category if assessment.sensitive else None,
         "sensitive_terms": json_list(assessment.terms), "sensitive_score": float(assessment.score),
         "deadline": deadline.due, "deadline_provisional": deadline.provisional,
+        **sort.columns(),
     }
 
 
@@ -87,21 +94,24 @@ def intake(session: Session, wf: WorkflowContext, messages: Sequence[Incoming], 
                 "external_id": msg.external_id, "title": msg.title or "", "body": msg.body,
                 "author": msg.author, "category": msg.category, "kind": msg.kind, "url": msg.url,
                 "likes": msg.likes or 0, "received_at": received, "created_at": now,
-                **triage_fields(wf, msg.title or "", msg.body, msg.region, received),
+                **triage_fields(wf, msg.title or "", msg.body, msg.region, received, category=msg.category),
             })
         # not sort_by_parameter_order: on SQLite it makes one INSERT per row; the items carry
         # their external_id, and ids follow the order given
         new_items = sorted(session.scalars(insert(Item).returning(Item), rows), key=lambda it: it.id)
         existing.update((item.external_id, item) for item in new_items)
+        link_repeats(session, wf, new_items, actor, now)
         log_events(session, [
             (item, "received", {"region": item.region, "route": item.route_reason,
-                                "priority": item.priority, "sensitive": item.sensitive})
+                                "priority": item.priority, "sensitive": item.sensitive,
+                                "category": item.category_label, "duplicate_of": item.duplicate_of})
             for item in new_items], actor, now)
         post_cards(session, wf, new_items, now)
         for item in new_items:
             if item.sensitive:
                 alert_sensitive(session, wf, item, now)
         early_warning(session, wf, new_items, now)
+        retrain_if_due(session, wf, new_items)
     created = {id(item) for item in new_items}
     results: list[tuple[Item, bool]] = []
     seen: set[str] = set()

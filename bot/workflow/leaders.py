@@ -47,6 +47,7 @@ from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import Refusal, Role
 from bot.workflow.context import SYSTEM, Actor, WorkflowContext
 from bot.workflow.items import log_event
+from bot.workflow.repeats import note_issue_group
 from bot.workflow.supervision import CALLBACK_SUPERVISE
 from storage.models import Event, Item
 
@@ -272,6 +273,7 @@ def _warn_bursts(session: Session, wf: WorkflowContext, index: RecentMessages, f
         if _people(group) < needed:
             continue
         ids = [row.id for row in group]
+        note_issue_group(session, wf, ids, _people(group), now)  # each member's card shows the count
         warned = session.execute(
             select(Event.id).where(Event.item_id.in_(ids), Event.action == WARNING_ACTION,  # type: ignore[union-attr]
                                    Event.at >= now - window).limit(1)

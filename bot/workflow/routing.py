@@ -1,5 +1,5 @@
-"""Routing by hand: ``/route N <region>`` sends an unrouted item to a region, or a routed one to
-another (its old card says where it went; the new region's chat gets a new card)."""
+"""Routing by hand: ``/route N <target>`` sends an unrouted item to a region or a unit (a
+department; both are looked up by code, name or alias), or a routed one to another (its old card says where it went; the new region's chat gets a new card)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def route(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, reg
     region = wf.directory.resolve(ref)
     if region is None:
         raise Refusal("unknown_region", {"ref": ref, "choices": "、".join(
-            f"{r.name}({r.code})" for r in wf.config.regions)})
+            f"{r.name}({r.code})" for r in wf.config.targets)})
     if item.region == region.code:
         raise Refusal("same_region", {"id": item_id, "region": region.name})
     old_region = item.region

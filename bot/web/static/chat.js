@@ -72,7 +72,7 @@
   }
 
   function chatSubtitle(chat) {
-    if (chat.kind === "region") return chat.region_name + " · " + t("members_region");
+    if (chat.kind === "region" || chat.kind === "unit") return chat.region_name + " · " + t("members_region");
     if (chat.kind === "desk") return t("members_desk");
     if (chat.kind === "leaders") return t("members_leaders");
     if (chat.kind === "private") return t("members_private");
