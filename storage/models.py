@@ -103,6 +103,12 @@ class Item(SQLModel, table=True):
     published_at: Optional[datetime] = _dt(default=None)
 
 
+def live_items() -> Any:
+    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
+    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
+    return Item.history == false()  # type: ignore[arg-type]
+
+
 class Event(SQLModel, table=True):
     """The event log: who did what to which item, when, and from which chat."""
 
@@ -237,4 +243,4 @@ class Meta(SQLModel, table=True):
 
 
 
-__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+__all__ = ["live_items", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
