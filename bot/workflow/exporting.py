@@ -78,8 +78,8 @@ def build_ledger_file(session: Session, wf: WorkflowContext, actor: Actor, month
     count = write_from_store(session, wf, buffer, "xlsx", now, start=period.start if period else None,
                              end=period.end if period else None, target=target, lang=lang)
     label = period.label if period else wf.renderer.text("export.all", lang)
-    stem = wf.renderer.text("export.file_stem_plain", lang)
-    filename = "-".join(part for part in (stem, target, period.label if period else None) if part) + ".xlsx"
+    # an ASCII name, like the reports': a non-ASCII one reaches some clients percent-encoded
+    filename = "-".join(part for part in ("ledger", target, period.label if period else None) if part) + ".xlsx"
     caption = wf.renderer.text("export.caption", lang, region=wf.region_name(target) if target else None,
                                period=label, count=count)
     return LedgerFile(filename, buffer.getvalue(), caption)
