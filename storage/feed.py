@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, literal, select, tuple_
 from sqlmodel import Session
@@ -73,9 +74,10 @@ def changes_page(session: Session, after: Cursor, limit: int, status: str | None
     and the cursor moves past them; the page stops before the first event of one item too many.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
+    columns: tuple[Any, ...]
     if postgres:
         columns = (Event.txid, Event.id)
-        horizon = Event.txid < func.txid_snapshot_xmin(func.txid_current_snapshot())
+        horizon = Event.txid < func.txid_snapshot_xmin(func.txid_current_snapshot())  # type: ignore[operator]
     else:
         columns = (literal(0), Event.id)
         horizon = literal(True)
@@ -83,8 +85,8 @@ def changes_page(session: Session, after: Cursor, limit: int, status: str | None
     cursor = after
     while True:
         position = (tuple_(Event.txid, Event.id) > tuple_(literal(cursor.txid), literal(cursor.event_id))
-                    if postgres else Event.id > cursor.event_id)
-        stmt = (select(*columns, Event.item_id, Item.status)
+                    if postgres else Event.id > cursor.event_id)  # type: ignore[operator]
+        stmt = (select(*columns, Event.item_id, Item.status)  # type: ignore[call-overload]
                 .join(Item, Item.id == Event.item_id)
                 .where(position, horizon)
                 .order_by(*(columns if postgres else (Event.id,))).limit(SCAN_CHUNK))

@@ -108,21 +108,9 @@ async def harness(config: Config) -> AsyncIterator["Harness"]:
 
 def write_config_file(path: Path, db_url: str) -> Path:
     """The test config (:data:`BASE_CONFIG`) as a TOML file, for driving the CLI."""
-    def value(v: Any) -> str:
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return str(v)
+    from tests.bench.common import to_toml
 
     data = copy.deepcopy(BASE_CONFIG)
     data["database"]["url"] = db_url
-    lines: list[str] = []
-    for section, body in data.items():
-        for table in (body if isinstance(body, list) else [body]):
-            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines.extend(f"{k} = {value(v)}" for k, v in table.items())
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(to_toml(data), encoding="utf-8")
     return path

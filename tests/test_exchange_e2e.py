@@ -134,3 +134,13 @@ async def test_export_sends_the_ledger_to_a_supervisor_and_a_region_its_own(harn
     await harness.answer_to(DESK_CHAT, "只有督办人员可以在值班台或私聊中导出全部台账")
     await harness.say(LANZHOU_CHAT, ZHANG, "/export 2026-13")
     await harness.answer_to(LANZHOU_CHAT, "用法：/export")
+
+
+async def test_the_api_takes_dislikes_and_refuses_an_unknown_field_naming_it(harness: Harness) -> None:
+    item = await harness.post_message(external_id=unique_id(), body="七里河区路灯不亮", likes=4, dislikes=2)
+    shown = await harness.get_item(item["id"])
+    assert (shown["likes"], shown["dislikes"], shown["history"], shown["published_at"]) == (4, 2, False, None)
+    batch = [{"external_id": unique_id(), "body": "路灯不亮"}, {"external_id": unique_id(), "body": "x", "dislike": 1}]
+    async with harness.http.post("/api/v1/messages", json=batch, headers=harness.auth()) as resp:
+        answer = await resp.json()
+        assert resp.status == 400 and answer["error"].startswith("items[1].dislike: unknown field"), answer

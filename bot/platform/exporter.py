@@ -55,7 +55,7 @@ def ledger_rows(session: Session, wf: WorkflowContext, now: datetime, *, start: 
 
     after = 0
     while True:
-        stmt = select(*_COLUMNS).where(Item.id > after)  # type: ignore[operator]
+        stmt = select(*_COLUMNS).where(Item.id > after)  # type: ignore[call-overload,operator]
         if start is not None:
             stmt = stmt.where(Item.received_at >= start)
         if end is not None:

@@ -54,7 +54,7 @@ def import_history(session: Session, wf: WorkflowContext, past: Sequence[PastMes
     created: set[int] = set()
     if fresh:
         rows = [_row(wf, p, now) for p in fresh]
-        new_items = sorted(session.scalars(insert(Item).returning(Item), rows), key=lambda it: it.id)
+        new_items = sorted(session.scalars(insert(Item).returning(Item), rows), key=lambda it: it.id or 0)
         unknown_time = {p.message.external_id for p in fresh if p.reply and p.replied_at is None}
         log_events(session, [
             (item, HISTORY_EVENT, {"history": True, "region": item.region, "status": item.status,
