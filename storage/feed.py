@@ -5,10 +5,15 @@ two transactions take ids 10 and 11, 11 commits first, a poller reads up to 11 a
 
 - On PostgreSQL every event row carries the id of the transaction that wrote it (``txid``, filled in
   by the server: ``DEFAULT txid_current()``). The feed serves only events of transactions older than
-  the oldest one still running (``txid_snapshot_xmin``), in (txid, id) order. A transaction running
-  now has a txid at or above that horizon, and so does every later one, so an event not yet served
-  always sorts after the cursor: nothing is skipped, whatever order transactions commit in. The cost
-  is a lag of as long as the longest transaction running at the time of the poll.
+  a horizon — the oldest transaction still running *in this database* (``pg_stat_activity``), or
+  the next transaction id when none runs — in (txid, id) order. A transaction running now has a
+  txid at or above that horizon, and so does every later one, so an event not yet served always
+  sorts after the cursor: nothing is skipped, whatever order transactions commit in. The cost is a
+  lag of as long as the longest transaction of this database running at the time of the poll.
+  (Transaction ids are shared by the whole server; ``txid_snapshot_xmin`` alone would also wait for
+  a long transaction in another database on the same server, which writes no events of ours.)
+  The next id is read first and the running transactions after it, so one that ends in between
+  has committed before the events are read.
 - On SQLite writers take turns (one write transaction at a time), so events commit in id order and
   the id alone is a safe cursor; ``txid`` stays NULL and counts as 0.
 
@@ -22,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import func, literal, select, text, tuple_
 from sqlmodel import Session
 
 from storage.models import Event, Item
@@ -78,7 +83,7 @@ def changes_page(session: Session, after: Cursor, limit: int, status: str | None
     columns: tuple[Any, ...]
     if postgres:
         columns = (Event.txid, Event.id)
-        horizon = Event.txid < func.txid_snapshot_xmin(func.txid_current_snapshot())  # type: ignore[operator]
+        horizon = Event.txid < _horizon(session)  # type: ignore[operator]
     else:
         columns = (literal(0), Event.id)
         horizon = literal(True)
@@ -103,6 +108,23 @@ def changes_page(session: Session, after: Cursor, limit: int, status: str | None
         if len(rows) < scan:
             return Page(_load(session, list(chosen)), cursor)
         scan = SCAN_CHUNK
+
+
+_XID_SPACE = 2**32
+_RUNNING_HERE = text(
+    "SELECT min(backend_xid::text::bigint) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND backend_xid IS NOT NULL")
+
+
+def _horizon(session: Session) -> int:
+    """The txid below which every transaction of this database has ended (PostgreSQL)."""
+    next_txid = int(session.execute(select(func.txid_snapshot_xmax(func.txid_current_snapshot()))).scalar_one())
+    oldest = session.execute(_RUNNING_HERE).scalar()
+    if oldest is None:
+        return next_txid
+    # pg_stat_activity shows the 32-bit xid; a running one is within 2^31 below the next txid
+    behind = (next_txid % _XID_SPACE - int(oldest)) % _XID_SPACE
+    return min(next_txid, next_txid - behind)
 
 
 def _load(session: Session, ids: list[int]) -> list[Any]:

@@ -103,3 +103,22 @@ def test_writers_committing_out_of_order_are_not_skipped_on_postgresql(app: AppC
     seen += more
     assert early in seen and late in seen
     assert sorted(set(seen)) == sorted({early, late})
+
+
+def test_a_long_transaction_in_another_database_does_not_hold_the_feed_back(app: AppContext) -> None:
+    """Transaction ids are shared by the whole PostgreSQL server; only this database's writers can
+    add events, so only they may hold the feed back."""
+    if app.db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import create_engine, text
+
+    other = create_engine(app.db.engine.url.set(database="postgres"))
+    try:
+        with other.connect() as conn:
+            conn.execute(text("SELECT txid_current()"))  # a transaction with an id, left open
+            ids = add(app, 2)
+            seen, _ = poll_all(app, START, 10)
+            assert seen == ids
+            conn.rollback()
+    finally:
+        other.dispose()
