@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check config, database, Telegram token, chats, calendar, API port")
     doctor.add_argument("--config", required=True)
 
+    imp = sub.add_parser("import", help="import the message board's exports (.xlsx, .csv, .jsonl)")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="exports to import, in order")
+    imp.add_argument("--config", required=True)
+    imp.add_argument("--history", action="store_true",
+                     help="the office's past messages: stored for reports and learning, nothing sent")
+    imp.add_argument("--dry-run", action="store_true", help="read and check everything, store nothing")
+
+    export = sub.add_parser("export", help="write the ledger (台账) as .xlsx or .csv")
+    export.add_argument("--config", required=True)
+    export.add_argument("--out", required=True, help="ledger.xlsx or ledger.csv")
+    export.add_argument("--from", dest="start", metavar="DATE", help="first day received (YYYY-MM-DD)")
+    export.add_argument("--to", dest="end", metavar="DATE", help="day after the last (YYYY-MM-DD)")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.add_argument("--config", required=True)
@@ -155,6 +168,18 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         AppContext.create(config).db.dispose()
         print("database schema is up to date")
         return 0
+    if args.command == "import":
+        from bot.platform.importer import run_import
+
+        s = AppContext.create(config)
+        try:
+            return run_import(s, [Path(f) for f in args.files], history=args.history, dry_run=args.dry_run)
+        finally:
+            s.db.dispose()
+    if args.command == "export":
+        from bot.platform.exporter import run_export
+
+        return run_export(config, Path(args.out), args.start, args.end)
     if args.command == "run":
         from bot.service import Service
 

@@ -69,7 +69,7 @@ from bot.workflow.deadlines import (
 )
 from bot.workflow.items import log_events
 from bot.workflow.roster import region_chat
-from storage.models import Event, Item
+from storage.models import Event, Item, live_items
 from storage.reminders import ReminderSent
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ def sweep_reminders(session: Session, workflow: "WorkflowContext", now: datetime
         return
     open_ = [str(s) for s in OPEN_STATUSES]
     # the clock needs only a few columns; whole items are loaded for the few that are due
-    stmt = select(*_CLOCK_COLUMNS).where(Item.status.in_(open_), Item.deadline != None)  # type: ignore[attr-defined]  # noqa: E711
+    stmt = select(*_CLOCK_COLUMNS).where(Item.status.in_(open_), Item.deadline != None,  # type: ignore[attr-defined]  # noqa: E711
+                                         live_items())
     if hushed:  # only urgent items may speak in quiet hours and on days off
         stmt = stmt.where(Item.priority == str(Priority.URGENT))
     clocks = list(session.exec(stmt.order_by(Item.id)))  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -61,6 +61,10 @@ class Item(SQLModel, table=True):
     kind: Optional[str] = Field(default=None, max_length=100)
     url: Optional[str] = Field(default=None, sa_type=Text)
     likes: int = 0
+    dislikes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # imported from the office's past (``liuyan import --history``): kept for reports and learning,
+    # on no one's clock and announced nowhere, until something is done to it (then it is live)
+    history: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     # the target's code: a region's or a unit's (departments share the regions' namespace, so one
     # column serves every "the item's chat / the officers of its place" question for both)
@@ -96,6 +100,15 @@ class Item(SQLModel, table=True):
     rating: Optional[str] = Field(default=None, max_length=30)
     rating_comment: Optional[str] = Field(default=None, sa_type=Text)
     rated_at: Optional[datetime] = _dt(default=None)
+    # the reply made public on the platform (closed); ``url`` then names its public page
+    closed_at: Optional[datetime] = _dt(default=None)
+    published_at: Optional[datetime] = _dt(default=None)
+
+
+def live_items() -> Any:
+    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
+    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
+    return Item.history == false()  # type: ignore[arg-type]
 
     # the platform's category (one of the known ones, or None when unsure); ``category`` above is
     # the source's own value as given
@@ -112,7 +125,7 @@ class Event(SQLModel, table=True):
     """The event log: who did what to which item, when, and from which chat."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_item_at", "item_id", "at"),)
+    __table_args__ = (Index("ix_events_item_at", "item_id", "at"), Index("ix_events_txid_id", "txid", "id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     item_id: Optional[int] = Field(default=None, foreign_key="items.id")
@@ -123,6 +136,10 @@ class Event(SQLModel, table=True):
     chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)
     source: str = Field(default="telegram", max_length=20)  # telegram | api | scheduler | cli
     detail: str = Field(default="{}", sa_type=Text)  # JSON object
+    # PostgreSQL: the writing transaction's id, filled in by the server (DEFAULT txid_current()),
+    # which the changes feed orders by (storage.feed); SQLite: NULL. Inserts leave it out.
+    txid: Optional[int] = Field(default=None, sa_type=BigInteger,
+                                sa_column_kwargs={"server_default": FetchedValue()})
 
 
 class Outbox(SQLModel, table=True):
@@ -240,4 +257,4 @@ class Meta(SQLModel, table=True):
 
 
 
-__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+__all__ = ["live_items", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]

@@ -104,3 +104,13 @@ async def harness(config: Config) -> AsyncIterator["Harness"]:
 
     async with Harness(config) as h:
         yield h
+
+
+def write_config_file(path: Path, db_url: str) -> Path:
+    """The test config (:data:`BASE_CONFIG`) as a TOML file, for driving the CLI."""
+    from tests.bench.common import to_toml
+
+    data = copy.deepcopy(BASE_CONFIG)
+    data["database"]["url"] = db_url
+    path.write_text(to_toml(data), encoding="utf-8")
+    return path

@@ -43,7 +43,7 @@ def table_rows(stdout: str) -> set[str]:
 def test_quick_run_prints_the_table(database: str, tmp_path: Path) -> None:
     if database == "sqlite":
         stdout, rows = run_quick(tmp_path)
-        assert table_rows(stdout) == {"1", "2", "3", "4", "5", "6"}, stdout
+        assert table_rows(stdout) == {"1", "2", "3", "4", "5", "6", "8", "9"}, stdout
     else:
         stdout, rows = run_quick(tmp_path, "--only", "intake,commands", "--db", os.environ["LIUYAN_TEST_DATABASE_URL"])
         assert table_rows(stdout) == {"1", "4"}, stdout

@@ -1,5 +1,7 @@
 """The message board platform's side: its exports read in as intake messages, and the ledger
-(台账) written out. Pure: files in, values out; nothing here stores or sends."""
+(台账) written out. The readers, the row conversion and the ledger writer are pure (files in,
+values out); ``importer`` and ``exporter`` drive them against the store for ``liuyan import`` and
+``liuyan export`` (imported with those commands, not here)."""
 
 from bot.platform.columns import ColumnError, label, normalise_header
 from bot.platform.ledger import LEDGER_FIELDS, LedgerRow, ledger_headers, write_ledger

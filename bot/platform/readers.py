@@ -59,6 +59,7 @@ class Table:
     name: str
     rows: Iterator[RawRow]
     unknown: list[str] = field(default_factory=list)
+    expected: int | None = None  # about how many rows follow (lines or the sheet's height), for progress
 
 
 def open_table(path: Path) -> Table:
@@ -97,7 +98,7 @@ def _header_at(rows: Iterator[Sequence[Any]]) -> tuple[int, list[str]] | None:
 
 
 def _tabular(name: str, header_index: int, headers: list[str], rows: Iterator[Sequence[Any]],
-             blank: Any) -> Table:
+             blank: Any, expected: int | None = None) -> Table:
     """Rows under a header as dicts by header; blank rows are skipped but still counted."""
     try:
         columns = resolve(headers)
@@ -112,7 +113,8 @@ def _tabular(name: str, header_index: int, headers: list[str], rows: Iterator[Se
             if values:
                 yield RawRow(number, values)
 
-    return Table(name, generate(), list(columns.unknown))
+    return Table(name, generate(), list(columns.unknown),
+                 max(expected - header_index - 1, 0) if expected is not None else None)
 
 
 # ---------------------------------------------------------------------- workbooks
@@ -127,7 +129,8 @@ def _workbook(path: Path) -> Table:
             found = _header_at(rows)
             if found is not None:
                 index, headers = found
-                return _tabular(f"{path.name} [{sheet_name}]", index, headers, rows, "")
+                return _tabular(f"{path.name} [{sheet_name}]", index, headers, rows, "",
+                                expected=sheet.start[0] + sheet.height if sheet.start else sheet.height)
     except CalamineError as exc:
         raise UnreadableFile(f"not a readable spreadsheet workbook ({_first_line(exc)})") from exc
     raise UnreadableFile(f"no sheet has a 留言详情 (body) column in its first {HEADER_SEARCH_ROWS} rows "
@@ -194,10 +197,20 @@ def _csv(path: Path) -> Table:
         if found is None:
             raise UnreadableFile(f"no 留言详情 (body) column in the first {HEADER_SEARCH_ROWS} rows")
         index, headers = found
-        return _tabular(path.name, index, headers, records, "")
+        return _tabular(path.name, index, headers, records, "", expected=_count_lines(path))
     except BaseException:
         fh.close()
         raise
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in the file (a CSV record may span lines: an estimate, read in binary chunks)."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _csv_records(reader: Iterator[list[str]], name: str, fh: Any) -> Iterator[list[str]]:
@@ -234,7 +247,7 @@ def _jsonl(path: Path) -> Table:
             raise UnreadableFile(f"not a JSONL file: line {number} is not a JSON object")
         first = number, obj
         break
-    table = Table(path.name, iter(()))
+    table = Table(path.name, iter(()), expected=_count_lines(path) - (first[0] - 1 if first else 0))
 
     def generate() -> Iterator[RawRow]:
         try:

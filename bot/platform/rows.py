@@ -22,7 +22,6 @@ from bot.platform.readers import RawRow, Table, open_table
 from bot.web.validation import (
     MAX_BODY_CHARS,
     ValidationError,
-    parse_count,
     parse_message,
     parse_text,
     parse_time,
@@ -126,16 +125,14 @@ def convert_row(raw: RawRow, tz: ZoneInfo) -> ImportRow | RowError:
         return RowError(raw.number, raw.problem)
     try:
         fields = _fields(raw.values, tz)
-        message = parse_message({k: v for k, v in fields.items() if k not in REPLY_FIELDS and k != "dislikes"},
-                                "", tz)
-        dislikes = parse_count(fields, "dislikes", "")
+        message = parse_message({k: v for k, v in fields.items() if k not in REPLY_FIELDS}, "", tz)
         reply = parse_text(fields, "reply", "", limit=MAX_BODY_CHARS)
         replied_at = parse_time(fields.get("replied_at"), "replied_at", tz)
     except ValidationError as exc:
         return RowError(raw.number, f"{label(exc.field)}: {exc.reason}" if exc.field else exc.reason)
     except _Invalid as exc:
         return RowError(raw.number, str(exc))
-    return ImportRow(raw.number, fields, message, dislikes, reply, replied_at)
+    return ImportRow(raw.number, fields, message, message.dislikes, reply, replied_at)
 
 
 def _fields(values: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
@@ -169,6 +166,11 @@ class MessageFile:
         self.name = table.name
         self._table = table
         self._tz = tz
+
+    @property
+    def expected_rows(self) -> int | None:
+        """About how many rows the file holds (for progress), when it can be told cheaply."""
+        return self._table.expected
 
     @property
     def unknown_columns(self) -> list[str]:

@@ -34,7 +34,7 @@ from bot.reports.hot_issues import BODY_PREFIX, HotIssue, Message, hot_issues
 from bot.reports.key_items import Candidate, KeyItem, select_key_items
 from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import OPEN_STATUSES
-from storage.models import Item
+from storage.models import Item, live_items
 
 __all__ = [
     "HotIssueEntry",
@@ -207,7 +207,7 @@ def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tu
     # nearly every item ever stored; the open statuses are the selective part (a few percent).
     # A composite index on (status, deadline) would serve both databases best.
     deadline_passed = func.coalesce(Item.deadline, literal(now, Item.deadline.type)) < now  # type: ignore[attr-defined]
-    cond = (Item.status.in_([str(s) for s in OPEN_STATUSES]), deadline_passed)  # type: ignore[attr-defined]
+    cond = (Item.status.in_([str(s) for s in OPEN_STATUSES]), deadline_passed, live_items())  # type: ignore[attr-defined]
     rows = session.execute(
         select(Item.id, Item.title, Item.region, Item.deadline, Item.status, Item.claimed_by_name,
                Item.supervised, func.count().over().label("total"))

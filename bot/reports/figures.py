@@ -17,7 +17,8 @@ Which items count where (``start <= t < end``, everything "as of ``now``"):
   on the day of receipt is 0 and "received Monday, replied Tuesday" is 1. Holidays and make-up
   working days (调休) come from chinesecalendar.
 - **due**: items whose deadline fell in the period and has passed: ``start <= deadline <
-  min(end, now)``. (A period's on-time rate is about the deadlines that fell in it; a message received
+  min(end, now)``, except history items never replied (imported from the office's past, they are on
+  no one's clock; those replied count, on time or not, as they were). (A period's on-time rate is about the deadlines that fell in it; a message received
   on the period's last day is mostly due in the next one.)
 - **replied_on_time**: of the due ones, those replied by their deadline (``replied_at <= deadline``
   and ``replied_at <= now``). ``on_time_rate = replied_on_time / due``, as petition offices compute
@@ -43,13 +44,13 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from bot.config import Config
 from bot.rules.workdays import WorkCalendar
-from storage.models import Item
+from storage.models import Item, live_items
 
 __all__ = [
     "PeriodFigures",
@@ -198,7 +199,9 @@ def compute_figures(session: Session, config: Config, start: datetime, end: date
                 Item.region,
                 func.count(),
                 _count(and_(replied, Item.replied_at <= Item.deadline)),
-            ).where(Item.deadline >= start, Item.deadline < due_until).group_by(Item.region)  # type: ignore[operator]
+            ).where(Item.deadline >= start, Item.deadline < due_until,  # type: ignore[operator]
+                    or_(live_items(), Item.replied_at.is_not(None)))  # type: ignore[union-attr]
+            .group_by(Item.region)
         )
         for region, n_due, n_on_time in due_rows:
             c = counts[region]

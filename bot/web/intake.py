@@ -6,6 +6,7 @@ complete before anything is stored, so a bad element in a batch stores nothing o
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -15,13 +16,15 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from bot.rules.states import OPEN_STATUSES, Refusal
+from bot.rules.states import OPEN_STATUSES, Refusal, Status
 from bot.app_context import AppContext
-from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
+from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_close, parse_rating
 from bot.workflow.citizens import rate
+from bot.workflow.closing import close
 from bot.workflow.intake import Incoming, intake
 from bot.web.health import health_routes
 from storage.db import DatabaseUnavailable
+from storage.feed import changes_page, parse_cursor
 from storage.models import MAX_ID, Item
 
 log = logging.getLogger(__name__)
@@ -30,8 +33,20 @@ SERVICES: web.AppKey[AppContext] = web.AppKey("services", AppContext)
 WEBHOOK: web.AppKey[Any] = web.AppKey("webhook", object)
 
 
+FEED_DEFAULT_LIMIT = 100
+FEED_MAX_LIMIT = 1000
+
+# Chinese text as UTF-8, not \u escapes: a person reading an answer (or a log of it) can read it
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def json_answer(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer in UTF-8 (every answer of the API goes through here)."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
 def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+    return json_answer({"error": message}, status=status)
 
 
 def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[str, Any]:
@@ -42,7 +57,7 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
     def iso(value: datetime | None) -> str | None:
         return value.astimezone(tz).isoformat() if value else None
 
-    open_ = item.status in OPEN_STATUSES
+    open_ = item.status in OPEN_STATUSES and not item.history
     return {
         "id": item.id,
         "external_id": item.external_id,
@@ -72,6 +87,12 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "replied_by_name": item.replied_by_name,
         "rating": item.rating,
         "rating_comment": item.rating_comment,
+        "likes": item.likes,
+        "dislikes": item.dislikes,
+        "url": item.url,
+        "history": item.history,
+        "closed_at": iso(item.closed_at),
+        "published_at": iso(item.published_at),
     }
 
 
@@ -153,10 +174,10 @@ async def post_messages(request: web.Request) -> web.Response:
     results = await _intake(s, batch)
     if single:
         item, created = results[0]
-        return web.json_response(item_json(s, item), status=201 if created else 200)
+        return json_answer(item_json(s, item), status=201 if created else 200)
     created_any = any(created for _, created in results)
     body = {"items": [dict(item_json(s, item), created=created) for item, created in results]}
-    return web.json_response(body, status=201 if created_any else 200)
+    return json_answer(body, status=201 if created_any else 200)
 
 
 async def _intake(s: AppContext, batch: list[Incoming]) -> list[tuple[Item, bool]]:
@@ -182,10 +203,62 @@ def _item_id(request: web.Request) -> int:
 async def get_message(request: web.Request) -> web.Response:
     s = request.app[SERVICES]
     item_id = _item_id(request)
-    item = await s.db.run(lambda session: session.get(Item, item_id))
+    item = await s.db.read(lambda session: session.get(Item, item_id))
     if item is None:
         return error(404, f"no message with id {item_id}")
-    return web.json_response(item_json(s, item))
+    return json_answer(item_json(s, item))
+
+
+async def get_changes(request: web.Request) -> web.Response:
+    """The changes feed: items with a change after ``since``, oldest change first, and the cursor
+    to poll with next (see :mod:`storage.feed` for why it never skips a change)."""
+    s = request.app[SERVICES]
+    query = request.query
+    unknown = sorted(set(query) - {"since", "limit", "status"})
+    if unknown:
+        return error(400, f"unknown parameter {unknown[0]!r} (parameters: since, limit, status)")
+    try:
+        cursor = parse_cursor(query.get("since"))
+    except ValueError:
+        return error(400, f"since: not a cursor of this feed: {query.get('since', '')[:60]!r}; "
+                          "send back the 'next' of an earlier answer, or nothing to start")
+    raw_limit = query.get("limit", str(FEED_DEFAULT_LIMIT))
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 7
+            and 1 <= int(raw_limit) <= FEED_MAX_LIMIT):
+        return error(400, f"limit: must be a whole number from 1 to {FEED_MAX_LIMIT}, not {raw_limit[:20]!r}")
+    status = query.get("status")
+    if status is not None and status not in {str(v) for v in Status}:
+        return error(400, f"status: unknown status {status[:30]!r} (statuses: {', '.join(str(v) for v in Status)})")
+    page = await s.db.read(changes_page, cursor, int(raw_limit), status)
+    now = s.now()
+    return json_answer({"items": [item_json(s, item, now) for item in page.items], "next": str(page.next)})
+
+
+async def post_close(request: web.Request) -> web.Response:
+    """The reply is public on the platform: the item is closed (again: nothing changes)."""
+    s = request.app[SERVICES]
+    item_id = _item_id(request)
+    try:
+        data = await read_json(request) if await _has_body(request) else None
+        published_at, url = parse_close(data, s.config.schedule.tz)
+    except _Unsupported as exc:
+        return error(415, f"content type {exc} is not JSON; send application/json")
+    except ValidationError as exc:
+        return error(400, str(exc))
+    try:
+        item = await s.act(close, s.workflow, item_id, s.now(), published_at=published_at, url=url)
+    except Refusal as refusal:
+        if refusal.code == "not_found":
+            return error(404, f"no message with id {item_id}")
+        return error(409, f"message {item_id} has no reply yet, so it cannot be closed")
+    return json_answer(item_json(s, item))
+
+
+async def _has_body(request: web.Request) -> bool:
+    """An empty body (or none) is allowed where every field is optional."""
+    if request.content_length == 0 or (request.content_length is None and not request.body_exists):
+        return False
+    return bool((await request.read()).strip())
 
 
 async def post_rating(request: web.Request) -> web.Response:
@@ -204,7 +277,7 @@ async def post_rating(request: web.Request) -> web.Response:
         if refusal.code == "not_found":
             return error(404, f"no message with id {item_id}")
         return error(400, f"message {item_id} has not been replied to yet, so it cannot be rated")
-    return web.json_response(item_json(s, item))
+    return json_answer(item_json(s, item))
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -213,8 +286,8 @@ async def healthz(request: web.Request) -> web.Response:
         body: dict[str, Any] = {"status": "ok"}
         if "warm" in s.extras:  # the service's start-up work (loading the reports' libraries) is done
             body["warm"] = s.extras["warm"]
-        return web.json_response(body)
-    return web.json_response({"status": "database unreachable"}, status=503)
+        return json_answer(body)
+    return json_answer({"status": "database unreachable"}, status=503)
 
 
 def make_app(s: AppContext, *, webhook: Any = None) -> web.Application:
@@ -222,8 +295,10 @@ def make_app(s: AppContext, *, webhook: Any = None) -> web.Application:
     app = web.Application(middlewares=[json_errors, bearer_auth], client_max_size=s.config.api.max_body_bytes)
     app[SERVICES] = s
     app.router.add_post("/api/v1/messages", post_messages)
+    app.router.add_get("/api/v1/messages", get_changes)
     app.router.add_get("/api/v1/messages/{id}", get_message)
     app.router.add_post("/api/v1/messages/{id}/rating", post_rating)
+    app.router.add_post("/api/v1/messages/{id}/close", post_close)
     app.router.add_get("/healthz", healthz)
     health_routes(app)  # /metrics and /readyz, without the token (nothing of any message in them)
     if webhook is not None:

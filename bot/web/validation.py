@@ -16,6 +16,9 @@ MAX_SHORT_CHARS = 200
 MAX_URL_CHARS = 2_000
 MAX_COMMENT_CHARS = 2_000
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")
+# the fields a message may carry; any other is refused, so a typo in an optional field loses nothing
+MESSAGE_FIELDS = ("external_id", "body", "title", "region", "author", "category", "kind", "received_at",
+                  "url", "likes", "dislikes")
 
 
 class ValidationError(ValueError):
@@ -111,6 +114,9 @@ def parse_count(obj: dict[str, Any], key: str, where: str) -> int:
 def parse_message(obj: Any, where: str, tz: ZoneInfo) -> Incoming:
     if not isinstance(obj, dict):
         raise _fail(where.rstrip("."), f"must be an object, not {_json_type(obj)}")
+    for key in obj:
+        if key not in MESSAGE_FIELDS:
+            raise _fail(f"{where}{str(key)[:40]}", f"unknown field (fields: {', '.join(MESSAGE_FIELDS)})")
     external_id = parse_text(obj, "external_id", where, required=True, limit=MAX_SHORT_CHARS)
     body = parse_text(obj, "body", where, required=True, limit=MAX_BODY_CHARS)
     likes = parse_count(obj, "likes", where)
@@ -126,6 +132,7 @@ def parse_message(obj: Any, where: str, tz: ZoneInfo) -> Incoming:
         received_at=parse_time(obj.get("received_at"), f"{where}received_at", tz),
         url=parse_text(obj, "url", where, limit=MAX_URL_CHARS),
         likes=likes,
+        dislikes=parse_count(obj, "dislikes", where),
     )
 
 
@@ -140,6 +147,18 @@ def parse_batch(data: Any, tz: ZoneInfo, *, max_items: int = 1000) -> tuple[list
             raise ValidationError(f"too many messages in one array ({len(data)}, at most {max_items})")
         return [parse_message(obj, f"items[{i}].", tz) for i, obj in enumerate(data)], False
     raise ValidationError(f"body must be a JSON object or an array of objects, not {_json_type(data)}")
+
+
+def parse_close(data: Any, tz: ZoneInfo) -> tuple[datetime | None, str | None]:
+    """The optional ``published_at`` and ``url`` of a close (an empty or absent body: neither)."""
+    if data is None:
+        return None, None
+    if not isinstance(data, dict):
+        raise ValidationError(f"body must be a JSON object, not {_json_type(data)}")
+    for key in data:
+        if key not in ("published_at", "url"):
+            raise _fail(str(key)[:40], "unknown field (fields: published_at, url)")
+    return parse_time(data.get("published_at"), "published_at", tz), parse_text(data, "url", "", limit=MAX_URL_CHARS)
 
 
 def parse_rating(data: Any) -> tuple[str, str | None]:

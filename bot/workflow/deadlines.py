@@ -50,7 +50,7 @@ from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import get_item, log_event, view
 from bot.workflow.roster import item_chat, region_of_chat
 from storage import reminders as _reminders  # noqa: F401  (registers the reminders_sent table)
-from storage.models import ExtensionRequest, Item, Outbox
+from storage.models import ExtensionRequest, Item, Outbox, live_items
 
 # events after which an item's deadline may differ: the reminder ladder restarts from them
 DEADLINE_EVENTS = ("supervised", "priority_changed", "marked_complex", "extension_approved")
@@ -383,7 +383,7 @@ def chat_scope(session: Session, wf: WorkflowContext, actor: Actor) -> tuple[str
 
 def _open_in_scope(session: Session, scope: tuple[str, str | None]):  # type: ignore[no-untyped-def]
     stmt = select(Item).where(Item.status.in_([str(s) for s in OPEN_STATUSES]),  # type: ignore[attr-defined]
-                              Item.deadline != None)  # noqa: E711
+                              Item.deadline != None, live_items())  # noqa: E711
     kind, code = scope
     if kind == "region":
         stmt = stmt.where(Item.region == code)

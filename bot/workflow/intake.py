@@ -40,6 +40,7 @@ class Incoming:
     received_at: datetime | None = None
     url: str | None = None
     likes: int = 0
+    dislikes: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +94,7 @@ def intake(session: Session, wf: WorkflowContext, messages: Sequence[Incoming], 
             rows.append({
                 "external_id": msg.external_id, "title": msg.title or "", "body": msg.body,
                 "author": msg.author, "category": msg.category, "kind": msg.kind, "url": msg.url,
-                "likes": msg.likes or 0, "received_at": received, "created_at": now,
+                "likes": msg.likes or 0, "dislikes": msg.dislikes or 0, "received_at": received, "created_at": now,
                 **triage_fields(wf, msg.title or "", msg.body, msg.region, received, category=msg.category),
             })
         # not sort_by_parameter_order: on SQLite it makes one INSERT per row; the items carry

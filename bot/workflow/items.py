@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot.rules.states import ItemView, Refusal
@@ -14,6 +16,8 @@ from bot.workflow.context import Actor, WorkflowContext
 from storage.models import MAX_ID, Event, Item
 
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
+# the event of an item imported from the office's past: it alone leaves the item history
+HISTORY_EVENT = "imported"
 
 
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
@@ -62,7 +66,18 @@ def log_event(session: Session, item: Item | None, action: str, actor: Actor, no
 def log_events(session: Session, entries: Sequence[tuple[Item | None, str, dict[str, Any]]],
                actor: Actor, now: datetime) -> None:
     """Events written with one INSERT, not through the unit of work: the event log is only
-    ever appended to, and a flush per event cost more than the rest of a command."""
+    ever appended to, and a flush per event cost more than the rest of a command.
+
+    Every change of an item is recorded here (and every event is a change the changes feed
+    serves and a webhook may announce), so this is also where an item imported as history
+    becomes live: any event after its import makes it an item like the others."""
+    revived = [item for item, action, _ in entries
+               if action != HISTORY_EVENT and getattr(item, "history", False)]
+    if revived:
+        session.connection().execute(update(Item).where(
+            Item.id.in_([item.id for item in revived])).values(history=False))  # type: ignore[union-attr]
+        for item in revived:
+            set_committed_value(item, "history", False)
     if entries:
         session.connection().execute(_INSERT_EVENT, [
             {"item_id": item.id if item is not None else None, "at": now, "action": action, "actor_id": actor.user_id,

@@ -2,7 +2,8 @@
 
     python -m tests.bench                      # the full run on SQLite (about 20 minutes)
     python -m tests.bench --quick              # tiny sizes: a smoke run in well under a minute
-    python -m tests.bench --only delivery      # one row (intake, delivery, alert, commands, reports, memory, restart)
+    python -m tests.bench --only delivery      # one row (intake, delivery, alert, commands, reports, memory,
+                                               # restart, import, feed)
     python -m tests.bench --db postgresql://postgres@127.0.0.1:5432/bench   # that database is WIPED
 
 The service runs in its own process (``python -m bot run``) against the Bot API stand-in in this
@@ -35,8 +36,8 @@ from tests.bench.common import (
     postgres_version,
 )
 
-NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory", "restart")
-QUICK_NAMES = NAMES[:-1]  # a restart waits out minutes of Telegram's limits: never in a smoke run unless named
+NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory", "restart", "import", "feed")
+QUICK_NAMES = tuple(n for n in NAMES if n != "restart")  # a restart waits out minutes of Telegram's limits: never in a smoke run unless named
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,14 @@ class Sizes:
     command_rate: float
     command_seconds: float
     store: int
+    import_rows: int
+    feed_items: int
 
 
 FULL = Sizes(intake=10_000, intake_rounds=5, cards=1000, backlog=5000, alerts=60, command_rate=200.0,
-             command_seconds=10.0, store=1_000_000)
+             command_seconds=10.0, store=1_000_000, import_rows=10_000, feed_items=100_000)
 QUICK = Sizes(intake=100, intake_rounds=1, cards=31, backlog=20, alerts=2, command_rate=50.0,
-              command_seconds=0.4, store=500)
+              command_seconds=0.4, store=500, import_rows=200, feed_items=2_500)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,7 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 LABELS = {"intake": "1. Intake", "delivery": "2. Delivery pacing", "alert": "3. Alert under backlog",
-          "commands": "4. Commands", "reports": "5. Reports", "memory": "6. Memory", "restart": "7. Restart"}
+          "commands": "4. Commands", "reports": "5. Reports", "memory": "6. Memory", "restart": "7. Restart",
+          "import": "8. History import (xlsx)", "feed": "9. Changes feed paging"}
 
 
 def _failed(name: str, exc: BaseException) -> Row:
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> list[Row]:
     groups: list[Callable[[], list[Row]]] = [
         lambda: run_service_rows(args, db, log, ("intake", "delivery", "alert", "commands", "restart")),
         lambda: run_store_rows(args, db, log),
+        lambda: run_exchange_rows(args, db, log),
     ]
     if not args.quick or db is not None:  # one PostgreSQL database: one row at a time
         return [row for group in groups for row in group()]
@@ -200,6 +205,25 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
                 log(f"  memory: {rows[-1].result}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def run_exchange_rows(args: argparse.Namespace, db: str | None, log: Callable[[str], None]) -> list[Row]:
+    """The platform exchange: a history import of a workbook, and paging the changes feed."""
+    from tests.bench.exchange import bench_feed, bench_history_import
+
+    sizes = QUICK if args.quick else FULL
+    rows: list[Row] = []
+    for name, make in (("import", lambda: bench_history_import(sizes.import_rows, db)),
+                       ("feed", lambda: bench_feed(sizes.feed_items, db))):
+        if name not in args.only:
+            continue
+        log(f"running {name} …")
+        try:
+            rows.append(make())
+        except Exception as exc:  # noqa: BLE001 - one broken row must not hide the others
+            rows.append(_failed(name, exc))
+        log(f"  {name}: {rows[-1].result}")
     return rows
 
 

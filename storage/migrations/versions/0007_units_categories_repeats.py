@@ -1,7 +1,7 @@
 """units (departments), items' category, repeats and issue group size
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-05 11:06:02.014678
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ from storage.migrations.safe_op import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0007'
-down_revision: Union[str, Sequence[str], None] = '0005'
+down_revision: Union[str, Sequence[str], None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
