@@ -104,12 +104,6 @@ class Item(SQLModel, table=True):
     closed_at: Optional[datetime] = _dt(default=None)
     published_at: Optional[datetime] = _dt(default=None)
 
-
-def live_items() -> Any:
-    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
-    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
-    return Item.history == false()  # type: ignore[arg-type]
-
     # the platform's category (one of the known ones, or None when unsure); ``category`` above is
     # the source's own value as given
     category_label: Optional[str] = Field(default=None, max_length=100, index=True)
@@ -119,6 +113,12 @@ def live_items() -> Any:
     duplicate_of: Optional[int] = Field(default=None, index=True)
     # people who reported the same issue (the early warning's group), 0 when it is in none
     issue_group_size: int = 0
+
+
+def live_items() -> Any:
+    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
+    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
+    return Item.history == false()  # type: ignore[arg-type]
 
 
 class Event(SQLModel, table=True):
