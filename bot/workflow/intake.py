@@ -3,6 +3,8 @@ leaders alerted when it is sensitive and warned when it joins a burst of similar
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +24,8 @@ from bot.workflow.items import json_list, log_events
 from bot.workflow.leaders import alert_sensitive, early_warning
 from bot.workflow.repeats import link_repeats
 from storage.models import Item
+
+log = logging.getLogger(__name__)
 
 API = Actor(None, "api", source="api")
 
@@ -71,6 +75,12 @@ def triage_fields(wf: WorkflowContext, title: str, body: str, region_hint: str |
     }
 
 
+def _ids(items: Sequence[Item], shown: int = 20) -> str:
+    """The first ids of a batch (``#12, #13 … (+80)``), for a log line."""
+    ids = [f"#{it.id}" for it in items[:shown]]
+    return ", ".join(ids) + (f" … (+{len(items) - shown})" if len(items) > shown else "")
+
+
 def intake(session: Session, wf: WorkflowContext, messages: Sequence[Incoming], now: datetime,
            actor: Actor = API) -> list[tuple[Item, bool]]:
     """Store new messages (idempotent on ``external_id``), triage them and queue their cards.
@@ -113,6 +123,9 @@ def intake(session: Session, wf: WorkflowContext, messages: Sequence[Incoming], 
                 alert_sensitive(session, wf, item, now)
         early_warning(session, wf, new_items, now)
         retrain_if_due(session, wf, new_items)
+    if messages:
+        log.info("intake: %d new (%s), %d known, from %s", len(new_items), _ids(new_items), len(messages) - len(fresh),
+                 actor.source, extra={"items": [it.id for it in new_items], "source": actor.source})
     created = {id(item) for item in new_items}
     results: list[tuple[Item, bool]] = []
     seen: set[str] = set()
