@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -94,6 +94,10 @@ class Item(SQLModel, table=True):
     rating: Optional[str] = Field(default=None, max_length=30)
     rating_comment: Optional[str] = Field(default=None, sa_type=Text)
     rated_at: Optional[datetime] = _dt(default=None)
+
+    # why the judgement: the place names (or learned words) that routed it; the suggestions offered
+    route_terms: str = Field(default="[]", sa_type=Text)  # JSON list
+    suggested: str = Field(default="[]", sa_type=Text)  # JSON list of {target, score, terms}
 
 
 class Event(SQLModel, table=True):
@@ -226,4 +230,16 @@ class Meta(SQLModel, table=True):
 
 
 
-__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+class LearnedModel(SQLModel, table=True):
+    """A model the deployment learned from its own items (the routing suggestions), as the bytes of
+    its ``.npz`` file: a restart serves suggestions at once, before retraining finishes."""
+
+    __tablename__ = "learned_models"
+
+    name: str = Field(primary_key=True, max_length=50)
+    trained_at: datetime = _dt()
+    examples: int = 0
+    data: bytes = Field(sa_type=LargeBinary)
+
+
+__all__ = ["LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]

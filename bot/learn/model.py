@@ -8,10 +8,13 @@ of plain arrays (loaded with ``allow_pickle=False``: a model file cannot run cod
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -156,11 +159,12 @@ class LinearTextModel:
 
     # -- files ----------------------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> None:
-        """Write the model as one compressed ``.npz`` of plain arrays."""
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """Write the model as one compressed ``.npz`` of plain arrays (to a file name or a binary
+        file object)."""
         header = {"format": FORMAT, "labels": list(self.labels),
                   "temperature": self.temperature, "info": self.info}
-        with open(path, "wb") as fh:
+        with (open(path, "wb") if isinstance(path, (str, Path)) else nullcontext(path)) as fh:
             np.savez_compressed(
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
@@ -171,14 +175,26 @@ class LinearTextModel:
             )
 
     @classmethod
-    def load(cls, path: str | Path) -> LinearTextModel:
+    def to_bytes(self) -> bytes:
+        """The model as the bytes of its ``.npz`` file (to keep it in a database)."""
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LinearTextModel:
+        """A model from :meth:`to_bytes`; ``ValueError`` for anything else."""
+        return cls.load(io.BytesIO(data))
+
+    @classmethod
+    def load(cls, path: str | Path | BinaryIO) -> LinearTextModel:
         """Read a model written by :meth:`save`; ``ValueError`` for anything else."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(bytes(data["header"]).decode())
                 terms_blob = bytes(data["terms"]).decode()
                 idf, coef, intercept = data["idf"], data["coef"], data["intercept"]
-        except (OSError, KeyError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{path}: not a model file ({exc})") from exc
         if header.get("format") != FORMAT:
             raise ValueError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")

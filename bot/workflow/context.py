@@ -8,6 +8,7 @@ as its second argument: ``db.run(claim, wf, item_id, actor, now)``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,12 @@ from bot.config import Config, OfficerConfig, TriageConfig
 from bot.render import Renderer
 from bot.rules.deadlines import DeadlinePolicy, OfficeHours
 from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS
-from bot.rules.routing import RegionDirectory, RegionRef
+from bot.rules.routing import RegionDirectory, RegionRef, common_word_aliases
 from bot.rules.sensitivity import SensitivityCategory, SensitivityTriage
 from bot.rules.states import Person
+from bot.workflow.suggestions import RoutingLearner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,12 @@ class WorkflowContext:
         self.config = config
         self.renderer = renderer
         self.tz = config.schedule.tz
-        self.directory = RegionDirectory(
-            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases)) for r in config.regions]
-        )
+        self.directory = RegionDirectory(region_refs(config))
         self.region_names = {r.code: r.name for r in config.regions}
+        self.learner = RoutingLearner(
+            (n for r in self.directory.regions for n in (*r.place_names, *r.common_aliases)),
+            self.region_names)
+        warn_common_word_aliases(config)
         d = config.deadlines
         self.policy = DeadlinePolicy(
             ordinary_days=d.ordinary_days,
@@ -76,6 +82,35 @@ class WorkflowContext:
 
     def region_name(self, code: str | None) -> str | None:
         return self.region_names.get(code) if code else None
+
+
+def common_word_aliases_of(config: Config) -> list[tuple[str, str]]:
+    """(alias, region name) of every alias that is also an everyday word and not marked in
+    ``common_aliases_ok``: routing takes it only where the text marks it as a place, and start-up
+    and ``doctor`` warn about it."""
+    return [(alias, r.name) for r in config.regions
+            for alias in common_word_aliases(r.aliases) if alias not in r.common_aliases_ok]
+
+
+def region_refs(config: Config) -> list[RegionRef]:
+    """The configured regions as routing sees them: an alias that is an everyday word counts as a
+    place only where the text marks it as one, unless the region lists it in
+    ``common_aliases_ok``."""
+    refs = []
+    for r in config.regions:
+        common = set(common_word_aliases(r.aliases)) - set(r.common_aliases_ok)
+        refs.append(RegionRef(code=r.code, name=r.name,
+                              aliases=tuple(a for a in r.aliases if a.strip() not in common),
+                              common_aliases=tuple(sorted(common))))
+    return refs
+
+
+def warn_common_word_aliases(config: Config) -> None:
+    """One log line per alias that is also an everyday word (see :func:`common_word_aliases_of`)."""
+    for alias, region in common_word_aliases_of(config):
+        log.warning("config: alias %r of %s is also an everyday word; it routes a message only where "
+                    "the text marks it as a place (list it in common_aliases_ok to count it everywhere)",
+                    alias, region)
 
 
 def build_sensitivity(t: TriageConfig) -> SensitivityTriage:
