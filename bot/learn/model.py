@@ -174,7 +174,6 @@ class LinearTextModel:
                 intercept=self.intercept.astype(np.float32),
             )
 
-    @classmethod
     def to_bytes(self) -> bytes:
         """The model as the bytes of its ``.npz`` file (to keep it in a database)."""
         buffer = io.BytesIO()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.rules.states import OPEN_STATUSES, Refusal
 from bot.app_context import AppContext
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_rating
+from bot.workflow.suggestions import judgement_json
 from bot.workflow.citizens import rate
 from bot.workflow.intake import Incoming, intake
 from storage.db import DatabaseUnavailable
@@ -67,6 +68,7 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "replied_by_name": item.replied_by_name,
         "rating": item.rating,
         "rating_comment": item.rating_comment,
+        **judgement_json(s.workflow, item),
     }
 
 

@@ -14,6 +14,7 @@ new routed items come in.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import threading
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.delivery.outbox import Button
 from bot.learn import MIN_EXAMPLES, LinearTextModel, Suggestion, message_text, train, without_names
 from bot.rules.routing import RouteResult
 from storage.models import Item, LearnedModel
@@ -194,10 +196,73 @@ def learned_route(wf: Any, route: RouteResult, title: str, body: str
     rules routed as ``route``. Routed by a rule: the place names it matched, no suggestions.
     Left at the desk (no name, or a tie): the model's suggestions; and routed to the best of them
     when ``[routing] auto_route_above`` is set and it scores at least that."""
-    if route.region is not None:
-        return route.region, route.reason, route.matched, []
+    if route.region is not None:  # (an explicit value is its own reason)
+        return route.region, route.reason, route.matched if route.reason != "explicit" else (), []
     found = wf.learner.suggest(title, body)
     above = wf.config.routing.auto_route_above
     if found and above is not None and found[0].score >= above:
         return found[0].label, REASON_LEARNED, found[0].terms, suggestion_json(found)
     return None, route.reason, route.matched, suggestion_json(found)
+
+
+#: Callback actions of the suggestion buttons, best first: ``pick1:<item id>`` routes to the first
+#: target the card offered (stored on the item, so a press routes where the button said).
+CALLBACK_PICKS = ("pick1", "pick2", "pick3")
+
+
+def offered(item: Item) -> list[dict[str, Any]]:
+    """The suggestions the item's desk card offered."""
+    try:
+        found = json.loads(item.suggested or "[]")
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
+
+
+def suggestion_buttons(wf: Any, item: Item, lang: str | None) -> list[list[Button]]:
+    """One button a row per suggestion the card offers (at most three)."""
+    return [[Button(wf.renderer.text("judgement.suggestion_button_plain", lang,
+                                     region=wf.region_name(sg["target"]) or sg["target"],
+                                     score=round(sg["score"] * 100)),
+                    f"{action}:{item.id}")]
+            for action, sg in zip(CALLBACK_PICKS, offered(item))
+            if wf.region_name(sg.get("target"))]
+
+
+def judgement_why(wf: Any, item: Item) -> dict[str, Any]:
+    """What the card says about why: the priority's terms, the route's terms (and the score when
+    the model routed it), the suggestions with their region names, scores in percent and words."""
+    suggestions = offered(item)
+    auto = next((round(sg["score"] * 100) for sg in suggestions[:1]
+                 if item.route_reason == REASON_LEARNED), None)
+    return {
+        "priority_terms": _json_terms(item.priority_terms),
+        "route_terms": _json_terms(item.route_terms),
+        "auto": auto,
+        "suggestions": [{"region": wf.region_name(sg["target"]) or sg["target"],
+                         "score": round(sg["score"] * 100), "terms": sg.get("terms") or []}
+                        for sg in suggestions],
+    }
+
+
+def _json_terms(value: str | None) -> list[str]:
+    try:
+        found = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return [str(t) for t in found] if isinstance(found, list) else []
+
+
+def judgement_json(wf: Any, item: Item) -> dict[str, Any]:
+    """The API's view of why: ``priority_terms`` (what made it urgent or complex),
+    ``routed_by`` (``reason``: explicit, text, manual, suggestion or learned; ``terms``: the place
+    names matched, or the learned words) and ``suggestions`` (for an item still unrouted, the
+    current model's; ``[]`` once routed)."""
+    found = (wf.learner.suggest(item.title or "", item.body or "", explain=0)
+             if item.region is None else ())
+    return {
+        "priority_terms": _json_terms(item.priority_terms),
+        "routed_by": ({"reason": item.route_reason, "terms": _json_terms(item.route_terms)}
+                      if item.region else None),
+        "suggestions": [{"target": sg.label, "score": round(sg.score, 3)} for sg in found],
+    }
