@@ -17,7 +17,15 @@ from bot.config import ConfigError
 from bot.workflow import Incoming
 from bot.workflow import intake as intake_step
 from bot.workflow.context import common_word_aliases_of
-from tests.conftest import DESK_CHAT, LANZHOU, LANZHOU_CHAT, TIANSHUI, ZHANG, ZHAO, make_config
+from tests.conftest import (
+    DESK_CHAT,
+    LANZHOU,
+    LANZHOU_CHAT,
+    TIANSHUI,
+    ZHANG,
+    ZHAO,
+    make_config,
+)
 from tests.harness import Harness
 
 NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)  # Friday 10:00 in Asia/Shanghai

@@ -16,8 +16,8 @@ it trains 1.5-2x slower, predicts 5x slower, and adds 48 MB of installed package
 needs only numpy and scipy.
 """
 
-from bot.learn.features import message_text, without_names
+from bot.learn.features import message_text, routing_text, without_names
 from bot.learn.model import LinearTextModel, Suggestion
 from bot.learn.train import MIN_EXAMPLES, train
 
-__all__ = ["MIN_EXAMPLES", "LinearTextModel", "Suggestion", "message_text", "train", "without_names"]
+__all__ = ["MIN_EXAMPLES", "LinearTextModel", "Suggestion", "message_text", "routing_text", "train", "without_names"]

@@ -27,7 +27,14 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.delivery.outbox import Button
-from bot.learn import MIN_EXAMPLES, LinearTextModel, Suggestion, message_text, train, without_names
+from bot.learn import (
+    MIN_EXAMPLES,
+    LinearTextModel,
+    Suggestion,
+    routing_text,
+    train,
+    without_names,
+)
 from bot.rules.routing import RouteResult
 from storage.models import Item, LearnedModel
 
@@ -59,7 +66,7 @@ def training_examples(session: Session, names: Sequence[str],
         .where((Item.route_reason.is_(None)) | (Item.route_reason != REASON_LEARNED))  # type: ignore[union-attr]
         .order_by(Item.id.desc())  # type: ignore[union-attr]
         .limit(limit)).all()
-    return [(without_names(message_text(t, b), names), str(r)) for t, b, r in reversed(rows)]
+    return [(without_names(routing_text(t, b), names), str(r)) for t, b, r in reversed(rows)]
 
 
 def stored_model(session: Session) -> LinearTextModel | None:
@@ -74,10 +81,10 @@ def stored_model(session: Session) -> LinearTextModel | None:
         return None
 
 
-def store_model(session: Session, model: LinearTextModel, now: datetime) -> None:
-    row = session.get(LearnedModel, MODEL_NAME) or LearnedModel(name=MODEL_NAME, trained_at=now)
-    row.trained_at, row.examples = now, int(model.info.get("examples", 0))
-    row.data = model.to_bytes()
+def store_model(session: Session, data: bytes, examples: int, now: datetime) -> None:
+    """Keep a model's bytes (compressed before the transaction: writers wait for none of it)."""
+    row = session.get(LearnedModel, MODEL_NAME) or LearnedModel(name=MODEL_NAME, trained_at=now, data=data)
+    row.trained_at, row.examples, row.data = now, examples, data
     session.add(row)
 
 
@@ -110,8 +117,9 @@ class RoutingLearner:
         model = self.model
         if model is None:
             return ()
-        found = model.suggest(message_text(title, body), k + 2, min_score=MIN_SCORE, explain=explain)
-        return tuple(s for s in found if s.label in self.targets)[:k]
+        found = model.suggest(routing_text(title, body), k, min_score=MIN_SCORE, explain=explain)
+        # (a region removed from the config since the model was trained is not suggested)
+        return tuple(s for s in found if s.label in self.targets)
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -127,7 +135,8 @@ class RoutingLearner:
             return None
         started = time.perf_counter()
         model = self._fit(examples)
-        db.call(store_model, model, datetime.now(timezone.utc))
+        data = model.to_bytes()
+        db.call(store_model, data, len(examples), datetime.now(timezone.utc))
         self.model = model
         self.trainings += 1
         log.info("routing model retrained on %d items in %.1f s", len(examples),

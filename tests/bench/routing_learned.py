@@ -55,12 +55,13 @@ _DISTRICT = re.compile("|".join(map(re.escape, A_CITY_REGIONS)))
 
 
 def labelled_examples(rows: Sequence[dict]) -> list[tuple[str, str]]:
-    """(text without district names, district) of the rows naming exactly one district, by time."""
-    from bot.learn import message_text, without_names
+    """(text without district names, district) of the rows naming exactly one district, by time;
+    the text as the service learns routing from it (:func:`bot.learn.routing_text`)."""
+    from bot.learn import routing_text, without_names
 
     found = []
     for row in sorted(rows, key=lambda r: r["received_at"]):
-        text = message_text(row["title"], row["body"])
+        text = routing_text(row["title"], row["body"])
         named = set(_DISTRICT.findall(text))
         if len(named) == 1:
             found.append((without_names(text, A_CITY_REGIONS), named.pop()))
