@@ -89,9 +89,9 @@ class LinearTextModel:
         cols, w = self.vocabulary.vector(text)
         p = self._softmax(w @ self.coef[cols] + self.intercept)
         order = [int(i) for i in np.argsort(-p, kind="stable")[:k] if p[i] >= min_score]
-        spans: list[tuple[int, int, str]] = []
+        spans: list[tuple[str, int, int]] = []
         if explain and order and len(cols):
-            spans = sorted((s, e, g) for g, s, e in ngram_spans(text))
+            spans = list(ngram_spans(text))
         return tuple(
             Suggestion(self.labels[i], float(p[i]), self._explain(text, spans, cols, w, i, explain))
             for i in order
@@ -113,10 +113,9 @@ class LinearTextModel:
         if label not in self.labels:
             return ()
         cols, w = self.vocabulary.vector(text)
-        spans = sorted((s, e, g) for g, s, e in ngram_spans(text))
-        return self._explain(text, spans, cols, w, self.labels.index(label), n)
+        return self._explain(text, list(ngram_spans(text)), cols, w, self.labels.index(label), n)
 
-    def _explain(self, text: str, spans: list[tuple[int, int, str]], cols: np.ndarray,
+    def _explain(self, text: str, all_spans: list[tuple[str, int, int]], cols: np.ndarray,
                  w: np.ndarray, c: int, n: int) -> tuple[str, ...]:
         if n <= 0 or not len(cols):
             return ()
@@ -129,6 +128,8 @@ class LinearTextModel:
         strong = np.flatnonzero(push >= STRONG_SHARE * top)
         strong = strong[np.argsort(-push[strong], kind="stable")][:EXPLAIN_GRAMS]
         weight = {self.vocabulary.terms[cols[i]]: float(push[i]) for i in strong}
+        # only the strong n-grams' places, in text order (sorting them all cost more than the rest)
+        spans = sorted((s, e, g) for g, s, e in all_spans if g in weight)
         pieces: list[tuple[int, int, set[str]]] = []
         for s, e, g in spans:
             if g not in weight:
