@@ -130,7 +130,8 @@ async def bench_intake(n: int = 10_000, db: str | None = None, *, rounds: int = 
     parts = await asyncio.to_thread(breakdown, min(n, 2000))
     shares = ", ".join(f"{name} {ms_each * 1000:.0f} µs" for name, ms_each in parts.items())
     learning = await asyncio.to_thread(while_training, min(n, 1000), max(200, min(n, 4000)))
-    learned = (f"; the intake step alone, messages without a region, items/s: no routing model "
+    learned = (f"; the intake step alone, messages without a region (the bench's regions are not the "
+               f"data's: nearly all unrouted, each one suggested for — the worst case), items/s: no routing model "
                f"{learning['no model']:,.0f}, with one {learning['with a model']:,.0f}, while it retrains "
                f"({learning['training seconds (in process)']:.0f} s) in its own process "
                f"{learning['while retraining in a process']:,.0f} (in a thread instead: "
