@@ -47,6 +47,7 @@ class AppContext:
         renderer = Renderer(config.language, config.schedule.tz)
         workflow = WorkflowContext(config, renderer)
         database.call(sync_roster, workflow)
+        workflow.learner.load(database)  # the stored routing model suggests until retrained
         return cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
 
     def now(self) -> datetime:

@@ -151,7 +151,7 @@ def _doctor(path: str) -> int:
         print(f"fail config: {format_error(err)}")
         return EXIT_RUNTIME
     renderer = Renderer(config.language, config.schedule.tz)
-    units = len(getattr(config, "units", ()))
+    units = len(config.units)
     print(f"ok   config: " + renderer.text("doctor.config_ok_plain", path=path, regions=len(config.regions),
                                            units=units, officers=len(config.officers)))
     today = datetime.now(config.schedule.tz).date()

@@ -220,6 +220,16 @@ class RegionConfig:
     name: str
     chat_id: int
     aliases: tuple[str, ...] = ()
+    # aliases that are everyday words but meant as plain place names: they count wherever they occur
+    common_aliases_ok: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Learned routing: an item whose best suggestion scores at least ``auto_route_above`` is
+    routed to it at once (None: never)."""
+
+    auto_route_above: float | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +271,7 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
     units: tuple[UnitConfig, ...] = ()  # [[units]]: provincial departments, targets like regions
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
     language: str = "zh"  # the deployment's language for group chats
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
@@ -344,6 +355,7 @@ def parse_config(
     deadlines = _parse_deadlines(_section(data, "deadlines"))
     reminders = _parse_reminders(_section(data, "reminders"))
     triage = _parse_triage(_section(data, "triage"))
+    routing = _parse_routing(_section(data, "routing"))
     calendar = _parse_calendar(_section(data, "calendar"))
     language = _parse_language(data)
 
@@ -360,6 +372,7 @@ def parse_config(
         reminders=reminders,
         triage=triage,
         units=units,
+        routing=routing,
         calendar=calendar,
         language=language,
         source_path=Path(source_path) if source_path is not None else None,
@@ -387,6 +400,7 @@ _SECTION_SHAPES: dict[str, type] = {
     "deadlines": DeadlinesConfig,
     "reminders": RemindersConfig,
     "triage": TriageConfig,
+    "routing": RoutingConfig,
     "calendar": WorkCalendar,
 }
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {name: _keys(shape) for name, shape in _SECTION_SHAPES.items()}
@@ -535,6 +549,11 @@ def _parse_regions(
         name = sec.req("name", _str)
         chat_id = sec.req("chat_id", _chat_id)
         aliases = sec.opt("aliases", _str_list, ())
+        meant = sec.opt("common_aliases_ok", _str_list, ())
+        for k, word in enumerate(meant):
+            if _norm(word) not in {_norm(a) for a in aliases}:
+                raise ConfigError(sec.key(f"common_aliases_ok[{k}]"),
+                                  f"{word!r} is not one of this region's aliases")
 
         for j, prev in enumerate(regions):
             if prev.code == code:
@@ -558,7 +577,8 @@ def _parse_regions(
                     f"{other_key}; a name that points to two regions is ambiguous",
                 )
             names.setdefault(n, (i, key))
-        regions.append(RegionConfig(code=code, name=name, chat_id=chat_id, aliases=aliases))
+        regions.append(RegionConfig(code=code, name=name, chat_id=chat_id, aliases=aliases,
+                                    common_aliases_ok=meant))
     return tuple(regions)
 
 
@@ -717,6 +737,14 @@ def _parse_triage(sec: _Section) -> TriageConfig:
         warning_count=sec.opt("warning_count", _int_range(1, None), d.warning_count),
         warning_window_hours=sec.opt("warning_window_hours", _int_range(1, _HOURS_A_YEAR), d.warning_window_hours),
     )
+
+
+def _parse_routing(sec: _Section) -> RoutingConfig:
+    above = sec.opt("auto_route_above", _positive_float, None)
+    if above is not None and above > 1:
+        raise ConfigError(sec.key("auto_route_above"),
+                          f"must be more than 0 and at most 1 (a score is a probability), got {above}")
+    return RoutingConfig(auto_route_above=above)
 
 
 def _parse_calendar(sec: _Section) -> WorkCalendar:

@@ -23,7 +23,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config
 from bot.render import Renderer
-from bot.rules.routing import common_word_aliases
+from bot.workflow.context import common_word_aliases_of
 from bot.rules.workdays import unknown_days
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
@@ -86,7 +86,7 @@ def _chats(config: Config) -> Iterable[tuple[str, int]]:
     yield "desk", config.desk.chat_id
     for region in config.regions:
         yield region.name, region.chat_id
-    for unit in getattr(config, "units", ()):
+    for unit in config.units:
         yield unit.name, unit.chat_id
 
 
@@ -182,11 +182,8 @@ async def _our_healthz(host: str, port: int) -> bool:
 
 def check_aliases(config: Config) -> list[Check]:
     """Aliases that are also common words route messages that merely use the word."""
-    lines = []
-    for target in (*config.regions, *getattr(config, "units", ())):
-        for alias in common_word_aliases(target.aliases):
-            lines.append(_line("warn", "aliases", "doctor.alias_common_plain", alias=alias, region=target.name))
-    return lines
+    return [_line("warn", "aliases", "doctor.alias_common_plain", alias=alias, region=region)
+            for alias, region in common_word_aliases_of(config)]
 
 
 async def run_checks(config: Config, today: date) -> list[Check]:

@@ -248,6 +248,7 @@ class Service:
         except TelegramError as exc:  # the menu is a convenience; the service works without it
             log.warning("could not set the command menu: %s", exc)
         await self.delivery.start()
+        s.workflow.learner.start(s.db)  # routing suggestions: retrained in the background
         # reports' libraries load in the background, so the first roundup is built as fast as any
         s.extras["warm"] = False
         self._preload = asyncio.create_task(self._warm_up(), name="liuyan-preload")
@@ -292,6 +293,7 @@ class Service:
             await self.runner.cleanup()
             self.runner = None
         await self.delivery.stop()
+        await asyncio.to_thread(self.services.workflow.learner.stop)
         preload = getattr(self, "_preload", None)
         if preload is not None:
             await asyncio.gather(preload, return_exceptions=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -119,6 +119,10 @@ def live_items() -> Any:
     """SQL condition: items that are not kept only as history. Open-item lists (reminders,
     escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
     return Item.history == false()  # type: ignore[arg-type]
+
+    # why the judgement: the place names (or learned words) that routed it; the suggestions offered
+    route_terms: str = Field(default="[]", sa_type=Text)  # JSON list
+    suggested: str = Field(default="[]", sa_type=Text)  # JSON list of {target, score, terms}
 
 
 class Event(SQLModel, table=True):
@@ -257,4 +261,16 @@ class Meta(SQLModel, table=True):
 
 
 
-__all__ = ["live_items", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+class LearnedModel(SQLModel, table=True):
+    """A model the deployment learned from its own items (the routing suggestions), as the bytes of
+    its ``.npz`` file: a restart serves suggestions at once, before retraining finishes."""
+
+    __tablename__ = "learned_models"
+
+    name: str = Field(primary_key=True, max_length=50)
+    trained_at: datetime = _dt()
+    examples: int = 0
+    data: bytes = Field(sa_type=LargeBinary)
+
+
+__all__ = ["live_items", "LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]

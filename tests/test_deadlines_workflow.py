@@ -127,12 +127,15 @@ def test_a_supervised_item_stays_supervised_when_its_priority_changes(s: AppCont
     item = new(s)  # due Mon 11-30 18:00
     s.db.call(supervise, s.workflow, item, actor(QIAN, LEADERS_CHAT), at("11-24T10:00"))
     factor = s.config.deadlines.supervised_factor
-    assert get(s, item).deadline == apply_supervision(at("11-30T18:00"), at("11-24T10:00"), factor)
+    assert get(s, item).deadline == apply_supervision(at("11-30T18:00"), at("11-24T10:00"), factor,
+                                                      s.workflow.policy.hours, TZ)
+    assert get(s, item).deadline == at("11-26T14:00")  # half of the 44 working hours left
     s.db.call(steps.set_priority, s.workflow, item, actor(ZHAO, DESK_CHAT), "complex", at("11-25T10:00"))
     base = compute_deadline(NOW, Priority.COMPLEX, s.workflow.policy, TZ).due  # Mon 12-07 18:00
     assert base == at("12-07T18:00")
     # what remained at the moment of supervision, shrunk by the factor, for the new priority
-    assert get(s, item).deadline == at("11-24T10:00") + (base - at("11-24T10:00")) * factor
+    # (in working time: 89 office hours remained, half of them ends Tue 12-01 09:30)
+    assert get(s, item).deadline == at("12-01T09:30")
 
 
 # ---------------------------------------------------------------------------- complex
@@ -282,7 +285,8 @@ def test_extension_of_a_supervised_item_keeps_the_supervision(s: AppContext) -> 
     press(s, "ext_ok", item, ZHAO, 930, at("11-25T12:00"))
     factor = s.config.deadlines.supervised_factor
     # 11-30 + 2 working days = Wed 12-02 18:00, then what remained at supervision is shrunk
-    assert get(s, item).deadline == at("11-25T10:00") + (at("12-02T18:00") - at("11-25T10:00")) * factor
+    # (in working time: 53 office hours remained, half of them ends Mon 11-30 09:30)
+    assert get(s, item).deadline == at("11-30T09:30")
 
 
 def test_year_end_deadline_is_provisional_on_card_and_api(s: AppContext) -> None:

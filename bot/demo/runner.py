@@ -150,7 +150,7 @@ def deployment_chats(config: Config) -> dict[int, str]:
     renderer = Renderer(config.language)
     chats = {config.leaders.chat_id: renderer.text("web.chat_leaders_plain"),
              config.desk.chat_id: renderer.text("web.chat_desk_plain")}
-    for target in (*config.regions, *getattr(config, "units", ())):
+    for target in config.targets:
         chats[target.chat_id] = target.name
     return chats
 

@@ -45,6 +45,14 @@ def message_text(title: str, body: str) -> str:
     return f"{title or ''}\n{body or ''}"
 
 
+def routing_text(title: str, body: str) -> str:
+    """The text routing is learned from: the title twice, then the body. The title is the
+    citizen's own summary of where the problem is (the rules weigh it the same way); counting it
+    twice raised top-3 recall 73.5% -> 74.8% and top-1 51.9% -> 52.7% on the time-split A-city
+    folds (``python -m tests.bench.routing_learned``)."""
+    return f"{title or ''}\n{title or ''}\n{body or ''}"
+
+
 def without_names(text: str, names: Iterable[str]) -> str:
     """``text`` with every occurrence of ``names`` removed (longest first).
 

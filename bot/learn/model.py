@@ -8,10 +8,13 @@ of plain arrays (loaded with ``allow_pickle=False``: a model file cannot run cod
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -86,9 +89,9 @@ class LinearTextModel:
         cols, w = self.vocabulary.vector(text)
         p = self._softmax(w @ self.coef[cols] + self.intercept)
         order = [int(i) for i in np.argsort(-p, kind="stable")[:k] if p[i] >= min_score]
-        spans: list[tuple[int, int, str]] = []
+        spans: list[tuple[str, int, int]] = []
         if explain and order and len(cols):
-            spans = sorted((s, e, g) for g, s, e in ngram_spans(text))
+            spans = list(ngram_spans(text))
         return tuple(
             Suggestion(self.labels[i], float(p[i]), self._explain(text, spans, cols, w, i, explain))
             for i in order
@@ -110,10 +113,9 @@ class LinearTextModel:
         if label not in self.labels:
             return ()
         cols, w = self.vocabulary.vector(text)
-        spans = sorted((s, e, g) for g, s, e in ngram_spans(text))
-        return self._explain(text, spans, cols, w, self.labels.index(label), n)
+        return self._explain(text, list(ngram_spans(text)), cols, w, self.labels.index(label), n)
 
-    def _explain(self, text: str, spans: list[tuple[int, int, str]], cols: np.ndarray,
+    def _explain(self, text: str, all_spans: list[tuple[str, int, int]], cols: np.ndarray,
                  w: np.ndarray, c: int, n: int) -> tuple[str, ...]:
         if n <= 0 or not len(cols):
             return ()
@@ -126,6 +128,8 @@ class LinearTextModel:
         strong = np.flatnonzero(push >= STRONG_SHARE * top)
         strong = strong[np.argsort(-push[strong], kind="stable")][:EXPLAIN_GRAMS]
         weight = {self.vocabulary.terms[cols[i]]: float(push[i]) for i in strong}
+        # only the strong n-grams' places, in text order (sorting them all cost more than the rest)
+        spans = sorted((s, e, g) for g, s, e in all_spans if g in weight)
         pieces: list[tuple[int, int, set[str]]] = []
         for s, e, g in spans:
             if g not in weight:
@@ -156,11 +160,12 @@ class LinearTextModel:
 
     # -- files ----------------------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> None:
-        """Write the model as one compressed ``.npz`` of plain arrays."""
+    def save(self, path: str | Path | BinaryIO) -> None:
+        """Write the model as one compressed ``.npz`` of plain arrays (to a file name or a binary
+        file object)."""
         header = {"format": FORMAT, "labels": list(self.labels),
                   "temperature": self.temperature, "info": self.info}
-        with open(path, "wb") as fh:
+        with (open(path, "wb") if isinstance(path, (str, Path)) else nullcontext(path)) as fh:
             np.savez_compressed(
                 fh,
                 header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode(), np.uint8),
@@ -170,15 +175,26 @@ class LinearTextModel:
                 intercept=self.intercept.astype(np.float32),
             )
 
+    def to_bytes(self) -> bytes:
+        """The model as the bytes of its ``.npz`` file (to keep it in a database)."""
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
+
     @classmethod
-    def load(cls, path: str | Path) -> LinearTextModel:
+    def from_bytes(cls, data: bytes) -> LinearTextModel:
+        """A model from :meth:`to_bytes`; ``ValueError`` for anything else."""
+        return cls.load(io.BytesIO(data))
+
+    @classmethod
+    def load(cls, path: str | Path | BinaryIO) -> LinearTextModel:
         """Read a model written by :meth:`save`; ``ValueError`` for anything else."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(bytes(data["header"]).decode())
                 terms_blob = bytes(data["terms"]).decode()
                 idf, coef, intercept = data["idf"], data["coef"], data["intercept"]
-        except (OSError, KeyError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{path}: not a model file ({exc})") from exc
         if header.get("format") != FORMAT:
             raise ValueError(f"{path}: format {header.get('format')!r}, expected {FORMAT!r}")

@@ -185,20 +185,41 @@ def compute_deadline(
     return Deadline(due=_local_at(due_day, end, tz), provisional=provisional)
 
 
-def apply_supervision(due: datetime, supervised_at: datetime | None, factor: float) -> datetime:
-    """The deadline of a supervised (督办) item: what remained at ``supervised_at`` times ``factor``.
+def apply_supervision(due: datetime, supervised_at: datetime | None, factor: float,
+                      hours: OfficeHours = OfficeHours(), tz: ZoneInfo | None = None) -> datetime:
+    """The deadline of a supervised (督办) item: the *working time* that remained at
+    ``supervised_at`` (office hours on working days, as deadlines count) times ``factor``, counted
+    on from ``supervised_at``, in whole minutes (rounded up).
 
-    The same arithmetic as the moment of supervision, written as a function of stored facts so a
-    deadline recomputed later (priority change, extension) keeps the supervision applied: the
-    item's deadline is always ``apply_supervision(compute_deadline(...), supervised_at, factor)``.
-    A deadline already past when the item was supervised, or no supervision, leaves ``due`` as is.
+    Working time, not calendar time: half of "Friday 17:00 to Monday 18:00" is a few office hours
+    on Monday, never 05:35 on a Sunday night; so the result always lies inside office hours.
+    Written as a function of stored facts so a deadline recomputed later (priority change,
+    extension) keeps the supervision applied: the item's deadline is always
+    ``apply_supervision(compute_deadline(...), supervised_at, factor, hours, tz)``. A deadline
+    already past when the item was supervised, or no supervision, leaves ``due`` as is; so does a
+    span with no office time in it. ``tz`` (the office's timezone) defaults to ``due``'s.
     """
     _require_aware(due, "due")
     if supervised_at is None or due <= supervised_at:
         return due
     if not 0 < factor <= 1:
         raise ValueError(f"supervised factor must be in (0, 1], got {factor}")
-    return (supervised_at + (due - supervised_at) * factor).astimezone(due.tzinfo)
+    zone = tz or due.tzinfo
+    segments = _working_segments(supervised_at, due, zone, hours)  # type: ignore[arg-type]
+    total = sum((e - s for s, e in segments), timedelta())
+    if total <= timedelta():
+        return due
+    target = total * factor
+    elapsed = timedelta()
+    for s, e in segments:
+        if elapsed + (e - s) >= target:
+            point = s + (target - elapsed)
+            whole = point.replace(second=0, microsecond=0)
+            if whole < point:
+                whole += timedelta(minutes=1)
+            return min(whole, e).astimezone(due.tzinfo)
+        elapsed += e - s
+    return due  # pragma: no cover - rounding guard
 
 
 def due_soon_until(now: datetime, tz: ZoneInfo, hours: OfficeHours = OfficeHours()) -> datetime:

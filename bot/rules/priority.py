@@ -79,6 +79,20 @@ DEFAULT_NOT_NOW_MARKERS: tuple[str, ...] = words(_LISTS, "not_now_markers")
 #: Kept narrow on purpose: broad words (现在, 目前, 至今, 已经) occur in most
 #: long sentences and, tried on the data, turned chronic complaints urgent.
 DEFAULT_ONGOING_MARKERS: tuple[str, ...] = words(_LISTS, "ongoing_markers")
+#: Sensitivity categories where life or mass safety is at stake: a message sensitive in one of
+#: them is urgent (紧要留言当日发现当日核办) whatever its complexity terms say. A threat to burn a
+#: town hall is not a 10-working-day case because it also mentions 拆迁.
+URGENT_SENSITIVITY_CATEGORIES: frozenset[str] = frozenset(words(_LISTS, "urgent_sensitivity_categories"))
+
+
+def with_danger(priority: str, terms: tuple[str, ...], sensitive: bool, category: str | None,
+                danger_terms: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The priority once sensitivity is known: urgent, with the sensitive terms as its reason,
+    when the message is sensitive in an :data:`URGENT_SENSITIVITY_CATEGORIES` category; else
+    ``(priority, terms)`` unchanged."""
+    if sensitive and category in URGENT_SENSITIVITY_CATEGORIES:
+        return URGENT, tuple(dict.fromkeys((*danger_terms, *(terms if priority == URGENT else ()))))
+    return priority, terms
 
 
 def _split(term: str) -> tuple[str, ...]:

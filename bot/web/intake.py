@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.rules.states import OPEN_STATUSES, Refusal, Status
 from bot.app_context import AppContext
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_close, parse_rating
+from bot.workflow.suggestions import judgement_json
 from bot.workflow.citizens import rate
 from bot.workflow.closing import close
 from bot.workflow.intake import Incoming, intake
@@ -93,6 +94,7 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "history": item.history,
         "closed_at": iso(item.closed_at),
         "published_at": iso(item.published_at),
+        **judgement_json(s.workflow, item),
     }
 
 

@@ -20,6 +20,9 @@ from bot.workflow.cards import CALLBACK_CLAIM
 from bot.workflow.claims import claim
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import CALLBACK_APPROVE, CALLBACK_REFUSE, decide_extension
+from bot.workflow.items import get_item
+from bot.workflow.routing import route
+from bot.workflow.suggestions import CALLBACK_PICKS, REASON_SUGGESTION, offered
 from bot.workflow.supervision import CALLBACK_SUPERVISE, supervise
 from storage.models import Outbox
 
@@ -40,8 +43,15 @@ def press(session: Session, wf: WorkflowContext, action: str, item_id: int, acto
 def _press_claim(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
                  message_id: int, now: datetime) -> str:
     """The pressed message must be this item's live card in this chat: a forwarded or replayed
-    callback naming another item changes nothing. Its message id may not be recorded yet if the
-    press comes within moments of the card's delivery."""
+    callback naming another item changes nothing."""
+    _check_card(session, item_id, chat_id, message_id)
+    claim(session, wf, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_claimed_plain", wf.lang_for(actor), id=item_id)
+
+
+def _check_card(session: Session, item_id: int, chat_id: int, message_id: int) -> None:
+    """The pressed message must be this item's live card in this chat. Its message id may not be
+    recorded yet if the press comes within moments of the card's delivery."""
     pressed = card_at(session, chat_id, message_id)
     if pressed is not None:
         if pressed.item_id != item_id or not pressed.active:
@@ -49,8 +59,26 @@ def _press_claim(session: Session, wf: WorkflowContext, item_id: int, actor: Act
     # (re-read: the worker may have recorded the id between the two queries)
     elif not any(c.chat_id == chat_id and c.message_id in (None, message_id) for c in active_cards(session, item_id)):
         raise Refusal("stale_button")
-    claim(session, wf, item_id, actor, now, confirm=False)
-    return wf.renderer.text("ok.popup_claimed_plain", wf.lang_for(actor), id=item_id)
+
+
+def _press_pick(rank: int) -> ButtonAction:
+    """A learned suggestion on a desk card: routes the item where the button said (supervisors
+    only, checked like ``/route``); a training example for the routing model."""
+
+    def press_pick(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                   message_id: int, now: datetime) -> str:
+        _check_card(session, item_id, chat_id, message_id)
+        item = get_item(session, item_id)
+        choices = offered(item)
+        if item.region is not None or rank >= len(choices):
+            raise Refusal("stale_button")
+        pick = choices[rank]
+        route(session, wf, item_id, actor, str(pick.get("target")), now, reason=REASON_SUGGESTION,
+              terms=pick.get("terms") or (), confirm=False)
+        return wf.renderer.text("judgement.popup_routed_plain", wf.lang_for(actor), id=item_id,
+                                region=wf.region_name(str(pick.get("target"))))
+
+    return press_pick
 
 
 def _press_supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
@@ -89,4 +117,6 @@ BUTTONS: dict[str, ButtonAction] = {
     CALLBACK_SUPERVISE: _press_supervise,  # a sensitive alert (leaders.py)
     CALLBACK_APPROVE: _press_approve,      # an extension request in the desk (deadlines.py)
     CALLBACK_REFUSE: _press_refuse,
+    # the learned routing suggestions on a desk card (suggestions.py)
+    **{action: _press_pick(rank) for rank, action in enumerate(CALLBACK_PICKS)},
 }

@@ -24,6 +24,7 @@ from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import Refusal, Status
 from bot.workflow.context import WorkflowContext
 from bot.workflow.roster import item_chat
+from bot.workflow.suggestions import judgement_why, suggestion_buttons
 from storage.models import Item, Region
 
 CALLBACK_CLAIM = "claim"
@@ -41,7 +42,7 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
         return wf.renderer.template(
             "card.html.j2", lang, item=shown, body=text, truncated=truncated,
             region_name=wf.region_name(item.region), moved_to=moved_to,
-            reply_excerpt=reply_excerpt, **_target_and_category(wf, item),
+            reply_excerpt=reply_excerpt, why=judgement_why(wf, item), **_target_and_category(wf, item),
         )
 
     text = fit(render, body)
@@ -49,6 +50,8 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     if item.status == Status.NEW and moved_to is None:
         buttons.append([Button(wf.renderer.text("button.claim_plain", lang, id=item.id),
                                f"{CALLBACK_CLAIM}:{item.id}")])
+    if item.status == Status.UNROUTED and moved_to is None:
+        buttons.extend(suggestion_buttons(wf, item, lang))
     return text, buttons
 
 

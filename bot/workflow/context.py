@@ -8,6 +8,7 @@ as its second argument: ``db.run(claim, wf, item_id, actor, now)``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,12 @@ from bot.config import Config, OfficerConfig, TriageConfig
 from bot.render import Renderer
 from bot.rules.deadlines import DeadlinePolicy, OfficeHours
 from bot.rules.priority import DEFAULT_COMPLEX_TERMS, DEFAULT_URGENT_TERMS
-from bot.rules.routing import RegionDirectory, RegionRef
+from bot.rules.routing import RegionDirectory, RegionRef, common_word_aliases
 from bot.rules.sensitivity import SensitivityCategory, SensitivityTriage
 from bot.rules.states import Person
+from bot.workflow.suggestions import RoutingLearner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,13 +47,14 @@ class WorkflowContext:
         self.renderer = renderer
         self.tz = config.schedule.tz
         # units (departments) are targets like regions, in the same directory and namespace
-        self.directory = RegionDirectory(
-            [RegionRef(code=r.code, name=r.name, aliases=tuple(r.aliases))
-             for r in config.targets]
-        )
+        self.directory = RegionDirectory(region_refs(config))
         self.region_names = {r.code: r.name for r in config.targets}
         self.unit_codes = frozenset(u.code for u in config.units)
         self.unit_by_category = {c: u.code for u in config.units for c in u.categories}
+        self.learner = RoutingLearner(
+            (n for r in self.directory.regions for n in (*r.place_names, *r.common_aliases)),
+            self.region_names)
+        warn_common_word_aliases(config)
         d = config.deadlines
         self.policy = DeadlinePolicy(
             ordinary_days=d.ordinary_days,
@@ -85,6 +90,35 @@ class WorkflowContext:
     def is_unit(self, code: str | None) -> bool:
         """Whether ``code`` is a unit's (a department), not a region's."""
         return code in self.unit_codes
+
+
+def common_word_aliases_of(config: Config) -> list[tuple[str, str]]:
+    """(alias, region name) of every alias that is also an everyday word and not marked in
+    ``common_aliases_ok``: routing takes it only where the text marks it as a place, and start-up
+    and ``doctor`` warn about it."""
+    return [(alias, r.name) for r in config.targets
+            for alias in common_word_aliases(r.aliases) if alias not in getattr(r, "common_aliases_ok", ())]
+
+
+def region_refs(config: Config) -> list[RegionRef]:
+    """The configured regions as routing sees them: an alias that is an everyday word counts as a
+    place only where the text marks it as one, unless the region lists it in
+    ``common_aliases_ok``."""
+    refs = []
+    for r in config.targets:  # regions, then units (departments): one namespace
+        common = set(common_word_aliases(r.aliases)) - set(getattr(r, "common_aliases_ok", ()))
+        refs.append(RegionRef(code=r.code, name=r.name,
+                              aliases=tuple(a for a in r.aliases if a.strip() not in common),
+                              common_aliases=tuple(sorted(common))))
+    return refs
+
+
+def warn_common_word_aliases(config: Config) -> None:
+    """One log line per alias that is also an everyday word (see :func:`common_word_aliases_of`)."""
+    for alias, region in common_word_aliases_of(config):
+        log.warning("config: alias %r of %s is also an everyday word; it routes a message only where "
+                    "the text marks it as a place (list it in common_aliases_ok to count it everywhere)",
+                    alias, region)
 
 
 def build_sensitivity(t: TriageConfig) -> SensitivityTriage:

@@ -7,12 +7,13 @@ How a deadline is recomputed (priority change, extension): always from stored fa
 nudging the current value, so the same inputs give the same deadline whoever computes it::
 
     deadline = apply_supervision(compute_deadline(received_at, priority, extended_by),
-                                 supervised_at, deadlines.supervised_factor)
+                                 supervised_at, deadlines.supervised_factor, hours, tz)
 
 That is the arithmetic :func:`~bot.workflow.supervision.supervise` applied at the moment of
 supervision (督办): what remained then is shrunk by the factor. So supervision stays applied after any later change, as if the
 new priority or the new extension total had been in force when the item was supervised; an extension
 approved for a supervised item is shrunk by the same factor, and the approval shows the result.
+The shrinking counts working time (office hours on working days), so the result lies inside them.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def deadline_for(wf: WorkflowContext, item: Item, *, extended_by: int | None = N
     base = compute_deadline(item.received_at, Priority(item.priority), wf.policy, wf.tz,
                             extension_days=item.extended_by if extended_by is None else extended_by)
     due = apply_supervision(base.due, item.supervised_at if item.supervised else None,
-                            wf.config.deadlines.supervised_factor)
+                            wf.config.deadlines.supervised_factor, wf.policy.hours, wf.tz)
     return due, base.provisional
 
 

@@ -3,6 +3,7 @@ leaders alerted when it is sensitive and warned when it joins a burst of similar
 
 from __future__ import annotations
 
+import json
 import logging
 
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from bot.rules.deadlines import Priority, compute_deadline
-from bot.rules.priority import classify_priority
+from bot.rules.priority import classify_priority, with_danger
 from bot.rules.routing import route_target
 from bot.rules.states import Status
 from bot.workflow.cards import post_cards
@@ -23,6 +24,7 @@ from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import json_list, log_events
 from bot.workflow.leaders import alert_sensitive, early_warning
 from bot.workflow.repeats import link_repeats
+from bot.workflow.suggestions import REASON_LEARNED, RETRAIN_AFTER_INTAKE, learned_route
 from storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -52,20 +54,23 @@ def triage_fields(wf: WorkflowContext, title: str, body: str, region_hint: str |
                   received_at: datetime, extended_by: int = 0,
                   category: str | None = None) -> dict[str, Any]:
     """The columns the rules decide for a message: category, target (region or unit), status,
-    priority, sensitivity and deadline. Pure, so intake can triage a whole batch before it touches
-    the database."""
+    priority, sensitivity and deadline, and why (the terms behind each). Pure (the learned model is
+    a snapshot), so intake can triage a whole batch before it touches the database."""
     sort = categorize(wf, category, title, body)
     route = route_target(wf.directory, region_hint, title, body, sort.label, wf.unit_by_category)
     # a region value that names no region is kept as the hint, routed by text or not
     hint = region_hint if route.hint is not None else None
-    priority, terms = classify_priority(title, body, wf.urgent_terms, wf.complex_terms)
     # the message's own year tells a story of "2019年" apart from news, in old imports too
     assessment = wf.sensitivity.assess(title, body, reference_year=received_at.year)
+    priority, terms = with_danger(*classify_priority(title, body, wf.urgent_terms, wf.complex_terms),
+                                  assessment.sensitive, assessment.category, assessment.terms)
     deadline = compute_deadline(received_at, Priority(priority), wf.policy, wf.tz,
                                 extension_days=extended_by)
+    region, reason, route_terms, suggested = learned_route(wf, route, title, body)
     return {
-        "region": route.region, "route_reason": route.reason, "region_hint": hint,
-        "status": Status.NEW if route.region else Status.UNROUTED,
+        "region": region, "route_reason": reason, "region_hint": hint,
+        "route_terms": json_list(route_terms), "suggested": json.dumps(suggested, ensure_ascii=False),
+        "status": Status.NEW if region else Status.UNROUTED,
         "priority": str(priority), "priority_terms": json_list(terms),
         "sensitive": assessment.sensitive,
         "sensitive_category": assessment.category if assessment.sensitive else None,
@@ -117,6 +122,11 @@ def intake(session: Session, wf: WorkflowContext, messages: Sequence[Incoming], 
                                 "priority": item.priority, "sensitive": item.sensitive,
                                 "category": item.category_label, "duplicate_of": item.duplicate_of})
             for item in new_items], actor, now)
+        log_events(session, [  # routed by the model, not a rule: in the log as such
+            (item, "auto_routed", {"region": item.region, "score": json.loads(item.suggested)[0]["score"]})
+            for item in new_items if item.route_reason == REASON_LEARNED], actor, now)
+        if any(item.region for item in new_items):
+            wf.learner.request(RETRAIN_AFTER_INTAKE)
         post_cards(session, wf, new_items, now)
         for item in new_items:
             if item.sensitive:

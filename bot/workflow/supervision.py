@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
+from bot.rules.deadlines import apply_supervision
 from bot.rules.states import ANSWERED_STATUSES, Refusal, Role
 from bot.workflow.answers import say
 from bot.workflow.cards import refresh_cards
@@ -21,7 +22,7 @@ CALLBACK_SUPERVISE = "supervise"
 def supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, now: datetime, *,
               confirm: bool = True) -> Item:
     """督办: a leader or supervisor marks an item supervised; the region is told and the
-    remaining time to the deadline shrinks by the configured factor."""
+    remaining working time to the deadline shrinks by the configured factor."""
     person = wf.person(actor.user_id, actor.name)
     if not person.in_roster:
         raise Refusal("not_in_roster")
@@ -34,8 +35,8 @@ def supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor,
         raise Refusal("already_replied", {"id": item_id, "at": view(wf, item, now).replied_at})
     item.supervised, item.supervised_at = True, now
     if item.deadline is not None and item.deadline > now:
-        factor = wf.config.deadlines.supervised_factor
-        item.deadline = now + (item.deadline - now) * factor
+        item.deadline = apply_supervision(item.deadline, now, wf.config.deadlines.supervised_factor,
+                                          wf.policy.hours, wf.tz)
     session.add(item)
     session.flush()
     log_event(session, item, "supervised", actor, now, deadline=item.deadline)

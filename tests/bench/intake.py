@@ -129,16 +129,23 @@ async def bench_intake(n: int = 10_000, db: str | None = None, *, rounds: int = 
     ratio = api_rate / bare_rate
     parts = await asyncio.to_thread(breakdown, min(n, 2000))
     shares = ", ".join(f"{name} {ms_each * 1000:.0f} µs" for name, ms_each in parts.items())
+    learning = await asyncio.to_thread(while_training, min(n, 1000), max(200, min(n, 4000)))
+    learned = (f"; the intake step alone, messages without a region (the bench's regions are not the "
+               f"data's: nearly all unrouted, each one suggested for — the worst case), items/s: no routing model "
+               f"{learning['no model']:,.0f}, with one {learning['with a model']:,.0f}, while it retrains "
+               f"({learning['training seconds (in process)']:.0f} s) in its own process "
+               f"{learning['while retraining in a process']:,.0f} (in a thread instead: "
+               f"{learning['while retraining in a thread']:,.0f})")
     return Row(
         "1. Intake: items/s through the HTTP API (batches of 100) ÷ bare insert of the same rows",
         f"{api_rate:,.0f} items/s vs {bare_rate:,.0f} bare: **{ratio:.2f}** ({stored:,} items, {rounds} rounds); "
         f"per item {1000 / api_rate:.2f} ms through the API vs {1000 / bare_rate:.2f} ms bare, of which "
-        f"(in-process, one core) {shares}",
+        f"(in-process, one core) {shares}{learned}",
         f"≥ {TARGET_RATIO}",
         ratio >= TARGET_RATIO,
         {"api_rate": api_rate, "bare_rate": bare_rate, "ratio": ratio, "items": stored,
          "api_seconds": api_seconds, "bare_seconds": bare_seconds, "rows_per_last_round": row_counts,
-         "per_round": per_round, "breakdown_ms": parts},
+         "per_round": per_round, "breakdown_ms": parts, "learning": learning},
     )
 
 
@@ -183,5 +190,62 @@ def breakdown(n: int = 2000) -> dict[str, float]:
         timed("card rendering", lambda item: render_card(wf, item), stored)
         out["storage and the rest of the workflow"] = whole - sum(out.values())
         out["whole workflow step"] = whole
+        s.db.engine.dispose()
+    return out
+
+
+def while_training(n: int = 1000, examples: int = 4000) -> dict[str, float]:
+    """Items/s of the intake step (in this process, batches of 100, messages with no region given,
+    so the rules route some and the learned model suggests for the rest) with no routing model,
+    with one trained on ``examples`` routed items, and while that model retrains in the background
+    in a separate process (the service's way) or, for comparison, in a thread of this process."""
+    import tempfile
+    import threading
+    from datetime import datetime, timezone
+
+    from bot.app_context import AppContext
+    from bot.workflow import Incoming
+    from bot.workflow.intake import intake
+    from tests.bench.common import bench_config, real_messages
+
+    pool = real_messages()
+    now = datetime.now(timezone.utc)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="liuyan-bench-learn-") as folder:
+        s = AppContext.create(bench_config(f"sqlite:///{folder}/learn.db"))
+        wf, learner = s.workflow, s.workflow.learner
+        history = make_items(examples, prefix="history", pool=pool)  # routed: the training set
+        for chunk in batches(history, 500):
+            s.db.call(intake, wf, [Incoming(m["external_id"], m["body"], title=m.get("title", ""),
+                                            region=m["region"]) for m in chunk], now)
+        serial = iter(range(10**9))
+
+        def rate() -> float:
+            fresh = [Incoming(f"learn-{next(serial)}", m["body"], title=m.get("title", ""))
+                     for m in pool[:n]]
+            started = time.perf_counter()
+            for chunk in batches(fresh, 100):
+                s.db.call(intake, wf, chunk, now)
+            return n / (time.perf_counter() - started)
+
+        rate()  # warm
+        out["no model"] = rate()
+        learner.in_process = True
+        started = time.perf_counter()
+        learner.retrain(s.db)
+        out["training seconds (in process)"] = time.perf_counter() - started
+        out["with a model"] = rate()
+        for mode, in_process in (("while retraining in a process", False),
+                                 ("while retraining in a thread", True)):
+            learner.in_process = in_process
+            worker = threading.Thread(target=learner.retrain, args=(s.db,))
+            worker.start()
+            time.sleep(0.5 if in_process else 2.0)  # past the spawn: measure during the fit itself
+            rates = []
+            while worker.is_alive():
+                rates.append(rate())
+            worker.join()
+            out[mode] = min(rates) if rates else float("nan")
+        learner.stop()
         s.db.engine.dispose()
     return out

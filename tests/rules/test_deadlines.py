@@ -434,12 +434,13 @@ def test_complex_from_the_eve_of_mid_autumn_across_national_day() -> None:
 # --------------------------------------------------------------------------- supervision, due soon
 
 
-def test_apply_supervision_shrinks_what_remained() -> None:
-    deadline = at("2026-11-30T18:00:00+08:00")
-    supervised = at("2026-11-24T10:00:00+08:00")
+def test_apply_supervision_shrinks_what_remained_in_working_time() -> None:
+    deadline = at("2026-11-30T18:00:00+08:00")  # Mon
+    supervised = at("2026-11-24T10:00:00+08:00")  # Tue
     assert apply_supervision(deadline, None, 0.5) == deadline
+    # Tue 8 h + Wed, Thu, Fri, Mon 9 h = 44 working hours; half is 22: Tue 8, Wed 9, Thu 5
     half = apply_supervision(deadline, supervised, 0.5)
-    assert half == at("2026-11-27T14:00:00+08:00") and half.tzinfo == deadline.tzinfo
+    assert half == at("2026-11-26T14:00:00+08:00") and half.tzinfo == deadline.tzinfo
     assert apply_supervision(deadline, supervised, 1.0) == deadline
     # a deadline already past when supervised stays as it was
     assert apply_supervision(deadline, at("2026-12-01T09:00:00+08:00"), 0.5) == deadline
@@ -447,6 +448,25 @@ def test_apply_supervision_shrinks_what_remained() -> None:
         apply_supervision(deadline, supervised, 0)
     with pytest.raises(ValueError, match="timezone-aware"):
         apply_supervision(datetime(2026, 11, 30, 18), supervised, 0.5)
+
+
+@pytest.mark.parametrize(("supervised", "factor", "expected"), [
+    # Fri 17:00 -> Mon 18:00: 1 h on Friday + 9 on Monday; half is Monday 13:00, not Sunday night
+    ("2026-11-27T17:00:00+08:00", 0.5, "2026-11-30T13:00:00+08:00"),
+    # supervised on a Saturday night: only Monday's 9 office hours remain
+    ("2026-11-28T23:10:00+08:00", 0.5, "2026-11-30T13:30:00+08:00"),
+    # seconds and microseconds never reach a deadline: rounded up to the next whole minute
+    ("2026-11-30T09:00:00.123456+08:00", 1 / 3, "2026-11-30T12:01:00+08:00"),
+    ("2026-11-30T17:59:59+08:00", 0.5, "2026-11-30T18:00:00+08:00"),
+])
+def test_apply_supervision_lands_inside_office_hours(supervised: str, factor: float,
+                                                    expected: str) -> None:
+    due = apply_supervision(at("2026-11-30T18:00:00+08:00"), at(supervised), factor,
+                            OfficeHours(), ZoneInfo("Asia/Shanghai"))
+    assert due == at(expected)
+    local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert local.second == 0 and local.microsecond == 0
+    assert time(9) <= local.time() <= time(18) and local.weekday() < 5
 
 
 @pytest.mark.parametrize(("now", "until"), [

@@ -57,6 +57,18 @@ REAL_FALSE_ALARMS = [
     ("teddy2020-252625", "伤亡"),
     # A road death "于17年10月", in a 2019 message about compensation.
     ("teddy2020-200773", "身亡"),
+    # Hawkers' quarrels "已导致几次斗殴": a chronic complaint about a market blocking a road.
+    ("teddy2020-194384", "斗殴"),
+    # A mahjong parlour where players "时常因打牌纠纷有打架斗殴": noise, told as a habit.
+    ("teddy2020-285102", "斗殴"),
+    # Elevator falls in 2015 that left "几个人…受伤", in a 2019 complaint about water fees.
+    ("teddy2020-281549", "受伤"),
+    # A driver "几乎被围殴" at a car park, told as an anecdote.
+    ("teddy2020-270105", "围殴"),
+    # "想死的心都有了": a figure of speech of a worker waiting for his injury claim.
+    ("teddy2020-236881", "想死"),
+    # An intercity line suspended (再次停运): a timetable, not drivers on strike.
+    ("teddy2020-213275", "停运"),
 ]
 
 
@@ -91,7 +103,19 @@ REAL_ALERTS = [
     # A group beat hotel staff the night before.
     ("teddy2020-257797", {"mass_incident"}),
     # A neighbour broke in with a knife (入室行凶, 持刀), people injured.
-    ("teddy2020-216082", {"corruption"}),
+    ("teddy2020-216082", {"violence"}),
+    # A property company's staff fight in the estate with water cannon and extinguishers,
+    # "已经有人受伤".
+    ("teddy2020-189113", {"violence"}),
+    # A neighbour came to the door with a knife (手持刀具…要行凶); two messages about him.
+    ("teddy2020-194168", {"violence"}),
+    ("teddy2020-239227", {"violence"}),
+    # The market's managers threatened "打死你们" and brought thugs the next day (拳打脚踢).
+    ("teddy2020-238830", {"threat_to_life", "corruption"}),
+    # A landlord "出言要弄死我们", with a recording.
+    ("teddy2020-218300", {"threat_to_life"}),
+    # A property company's employee threatened an owner: "要弄死我".
+    ("teddy2020-247713", {"threat_to_life"}),
 ]
 
 
@@ -147,6 +171,15 @@ def test_hand_written_false_alarms(title: str, body: str) -> None:
         ("城管当街殴打摊贩", "城管暴力执法，摊贩头部流血。", "corruption"),
         ("两村械斗", "两村村民正在械斗，已有人受伤。", "mass_incident"),
         ("讨个说法", "再不解决，我就去市政府门口喝农药。", "threat_to_life"),
+        # harm already done, told in the past: who tried once may try again
+        ("拆迁补偿", "去年我因为补偿的事割腕自杀未遂，到现在还是没人管。", "threat_to_life"),
+        # transport strikes told colloquially
+        ("份子钱太高", "的哥们都不出车了，集体停运抗议份子钱太高。", "mass_incident"),
+        ("出租车", "出租车司机今天罢运，客运站门口全是人。", "mass_incident"),
+        # villagers saying others intend to block roads and use force
+        ("征地", "村民们说下周要组织人去堵路，还要跟施工队动手。", "mass_incident"),
+        # an armed fight with injuries
+        ("工地纠纷", "包工头带人持刀砍伤了两名工人，现在还在医院。", "violence"),
     ],
 )
 def test_hand_written_alerts(title: str, body: str, category: str) -> None:
