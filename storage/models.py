@@ -114,15 +114,15 @@ class Item(SQLModel, table=True):
     # people who reported the same issue (the early warning's group), 0 when it is in none
     issue_group_size: int = 0
 
+    # why the judgement: the place names (or learned words) that routed it; the suggestions offered
+    route_terms: str = Field(default="[]", sa_type=Text)  # JSON list
+    suggested: str = Field(default="[]", sa_type=Text)  # JSON list of {target, score, terms}
+
 
 def live_items() -> Any:
     """SQL condition: items that are not kept only as history. Open-item lists (reminders,
     escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
     return Item.history == false()  # type: ignore[arg-type]
-
-    # why the judgement: the place names (or learned words) that routed it; the suggestions offered
-    route_terms: str = Field(default="[]", sa_type=Text)  # JSON list
-    suggested: str = Field(default="[]", sa_type=Text)  # JSON list of {target, score, terms}
 
 
 class Event(SQLModel, table=True):
