@@ -1,4 +1,5 @@
-"""One pass of all time-driven work as of ``now``: reminders, escalation, warnings, digests.
+"""One pass of all time-driven work as of ``now``: reminders, escalation, warnings, 报前核查's
+reminders and proposals, 回头看's questions, digests.
 
 Called by the scheduler's tick and by ``liuyan sweep --now``. It reads the clock nowhere: ``now`` is
 passed in, so tests move time by calling it with later instants. Each part queues its messages
@@ -33,9 +34,11 @@ SweepPart = Callable[[Session, WorkflowContext, datetime, SweepReport], None]
 
 def parts() -> list[SweepPart]:
     """The time-driven parts, in order: reminders and escalation first, then reports."""
+    from bot.workflow.followup import sweep_followups
+    from bot.workflow.verification import sweep_verification
     from scheduler import digest, reminders
 
-    return [reminders.sweep_reminders, digest.sweep_reports]
+    return [reminders.sweep_reminders, sweep_verification, sweep_followups, digest.sweep_reports]
 
 
 def sweep(session: Session, workflow: WorkflowContext, now: datetime) -> SweepReport:

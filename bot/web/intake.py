@@ -67,6 +67,8 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "replied_by_name": item.replied_by_name,
         "rating": item.rating,
         "rating_comment": item.rating_comment,
+        "followup": item.followup,  # 回头看: null, "solved" or "ongoing"
+        "reopened_at": iso(item.reopened_at),  # 重办
     }
 
 

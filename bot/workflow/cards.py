@@ -26,6 +26,7 @@ from bot.workflow.roster import region_chat
 from storage.models import Item, Region
 
 CALLBACK_CLAIM = "claim"
+CALLBACK_SELECT = "select"  # chooses the item for the weekly roundup (verification.py)
 
 
 def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to: str | None = None,
@@ -34,6 +35,7 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     body = item.body if full else mask_personal_numbers(item.body)
     title = item.title if full else mask_personal_numbers(item.title or "")
     shown = _ItemForCard(item, title)
+    shown.rating_comment = item.rating_comment if full else mask_personal_numbers(item.rating_comment or "")
     reply_excerpt = (item.reply or "")[:300]
 
     def render(text: str, truncated: bool) -> str:
@@ -48,6 +50,9 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     if item.status == Status.NEW and moved_to is None:
         buttons.append([Button(wf.renderer.text("button.claim_plain", lang, id=item.id),
                                f"{CALLBACK_CLAIM}:{item.id}")])
+        if item.region is not None:  # 报前核查: a supervisor may choose it for the roundup here
+            buttons.append([Button(wf.renderer.text("button.select_plain", lang, id=item.id),
+                                   f"{CALLBACK_SELECT}:{item.id}")])
     return text, buttons
 
 
