@@ -3,8 +3,8 @@
 The item goes back to work with the same holder: status ``reopened``, a new deadline counted from
 the rating with the item's priority (a supervised item stays supervised, its remaining time shrunk
 from the reopening on), extensions of the first round dropped, the look-back (回头看) reset. Its
-old cards are edited one last time and retired, and a new card — a new message, so the chat
-notices — carries the citizen's comment and names the holder.
+old cards are edited to show it, and a new card — a new message, so the chat notices — carries the
+citizen's comment and names the holder; all of them follow the item from then on.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.delivery.outbox import active_cards, enqueue_card_edit
 from bot.rules.states import Refusal, can_transition, target
-from bot.workflow.cards import post_cards, render_card
+from bot.workflow.cards import post_cards, refresh_cards
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import recompute_deadline
 from bot.workflow.items import log_event
@@ -35,12 +34,7 @@ def reopen(session: Session, wf: WorkflowContext, item: Item, actor: Actor, comm
     recompute_deadline(wf, item)
     session.add(item)
     session.flush()
-    old_cards = active_cards(session, item.id or 0)
-    text, buttons = render_card(wf, item)
-    for card in old_cards:
-        card.active = False
-        session.add(card)
-        enqueue_card_edit(session, card, text, now=now, buttons=buttons)
+    refresh_cards(session, wf, item, now)  # the old cards keep following the item
     post_cards(session, wf, [item], now)
     log_event(session, item, "reopened", actor, now, comment=comment, old_deadline=old_deadline,
               deadline=item.deadline, holder=item.claimed_by_name, count=item.reopen_count)
