@@ -359,3 +359,22 @@ async def test_an_unsatisfied_rating_reopens_the_item_for_its_holder(config: Con
         payload = h.services.db.call(lambda session: [json.loads(e.detail) for e in session.exec(
             select(Event).where(Event.item_id == a["id"], Event.action == "reopened"))])
         assert payload[0]["comment"] == "路灯还是不亮" and payload[0]["holder"] == "张三"
+
+
+async def test_the_configured_verification_deadline_reminder_and_proposal_are_used(config: Config) -> None:
+    cfg = make_config(config.database.url, verification={"due": "Thu 16:30", "remind_before_hours": 2,
+                                                          "propose_before_hours": 3})
+    async with Harness(cfg) as h:
+        frozen(h, at("11-24 10:00"))
+        a = await new_item(h, "城关区某小区供暖不热。")
+        await h.post_message(external_id=unique_id(), body="七里河区某路段积水严重，行人无法通过。",
+                             received_at="2026-11-24T09:00:00+08:00", likes=12)
+        await h.say(DESK_CHAT, ZHAO, f"/select {a['id']}")
+        ask = await h.answer_to(LANZHOU_CHAT, f"报前核查：#{a['id']}")
+        assert "2026-11-26 16:30" in ask.text
+        assert "verification_proposals" not in await run_sweep(h, at("11-26 13:00"))
+        queued = await run_sweep(h, at("11-26 14:00"))
+        assert queued.get("verification_proposals") == 1 and "verification_reminders" not in queued
+        assert (await run_sweep(h, at("11-26 14:30")))["verification_reminders"] == 1
+        await h.answer_to(LANZHOU_CHAT, "报前核查提醒")
+        assert "verification_reminders" not in await run_sweep(h, at("11-26 16:00"))
