@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.config import Config
+from bot.reports.builder import build_report, render_full_html, weekly_period
 from bot.standin import BotApiStandin
 from scheduler.sweep import sweep
 from storage.models import Event, Outbox, Selection
@@ -148,6 +149,11 @@ async def test_items_are_chosen_verified_reminded_once_and_listed_in_the_roundup
     assert f"#{c['id']}" in section and "未核查" in section
     assert "selected" in actions(h, a["id"]) and "verified" in actions(h, a["id"])
     assert "verify_reminded" in actions(h, c["id"])
+    s = h.services
+    report = s.db.call(lambda session: build_report(session, s.config, weekly_period(at("11-30 09:00"), TZ),
+                                                    at("11-30 09:00")))
+    document = render_full_html(report, s.renderer)
+    assert "部分属实" in document and "现场核实，路灯确已损坏" in document and "未核查" in document
 
     # the monthly report counts verifications on time
     queued = await run_sweep(h, at("12-01 09:00"))
