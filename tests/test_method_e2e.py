@@ -327,6 +327,9 @@ async def test_an_unsatisfied_rating_reopens_the_item_for_its_holder(config: Con
         assert new_card.text.startswith(f"🔁 #{a['id']}") and "重办" in new_card.text
         assert mentions(new_card) == [ZHANG]
         await h.standin.wait_for(lambda st: "重办" in (st.message(LANZHOU_CHAT, first_card.message_id).text or ""))
+        await h.say(LANZHOU_CHAT, ZHANG, "/mine")
+        mine = await h.answer_to(LANZHOU_CHAT, "我办理中的留言")
+        assert f"#{a['id']}" in mine.text and "🔁重办" in mine.text
         async with h.http.post(f"/api/v1/messages/{a['id']}/rating", json={"rating": "satisfied"},
                                headers=h.auth()) as resp:
             assert resp.status in (400, 409)  # a reopened item has no reply to rate yet

@@ -34,7 +34,7 @@ from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import REASON_LIMIT, short_title
 from bot.workflow.items import get_item, log_event, log_events
 from bot.workflow.roster import region_chat
-from storage.models import Item, Outbox, Selection
+from storage.models import Item, Meta, Outbox, Selection
 
 if TYPE_CHECKING:
     from scheduler.sweep import SweepReport
@@ -211,7 +211,14 @@ def _propose(session: Session, wf: WorkflowContext, now: datetime, report: "Swee
     if not due - timedelta(hours=v.propose_before_hours) <= now < due:
         return
     key = f"verify-propose:{_stamp(round_due)}"
-    if session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first() is not None:
+    # considered once per round, also when there is nothing to propose: finding the key items
+    # clusters the week's messages, too much to repeat at every sweep
+    if session.get(Meta, key) is not None:
+        return
+    try:
+        with session.begin_nested():
+            session.add(Meta(key=key, value=now.isoformat()))
+    except IntegrityError:  # another pass is proposing them
         return
     chosen = set(session.exec(select(Selection.item_id).where(Selection.round_due == round_due)))
     entries = [e for e in proposed_key_items(session, wf.config, round_due, now) if e["id"] not in chosen]
