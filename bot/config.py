@@ -35,6 +35,7 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "DeadlinesConfig",
+    "FollowupConfig",
     "ENV_API_TOKEN",
     "ENV_DATABASE_URL",
     "ENV_TELEGRAM_TOKEN",
@@ -46,6 +47,7 @@ __all__ = [
     "TelegramConfig",
     "TriageConfig",
     "UnitConfig",
+    "VerificationConfig",
     "format_error",
     "load_config",
     "parse_config",
@@ -59,7 +61,7 @@ LANGUAGES = ("zh", "en")
 ROLES = tuple(str(role) for role in Role)
 MODES = ("polling", "webhook")
 DELIVERY_MODES = ("inline", "process")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from bot.rules.method import WEEKDAYS  # noqa: E402  (one list of weekday names)
 _WEEKDAY_NAMES = {
     "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
     "friday": "fri", "saturday": "sat", "sunday": "sun",
@@ -182,6 +184,31 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class VerificationConfig:
+    """报前核查: when the regions' verification of the items chosen for a roundup is due."""
+
+    due: str = "fri 17:00"  # weekday and time before the roundup, normalised ("fri 17:00")
+    remind_before_hours: int = 8  # the one reminder, this long before ``due``
+    propose_before_hours: int = 24  # the roundup's key items are proposed to the desk this long before
+
+    @property
+    def due_day(self) -> str:
+        return self.due.split()[0]
+
+    @property
+    def due_time(self) -> time:
+        return time.fromisoformat(self.due.split()[1])
+
+
+@dataclass(frozen=True)
+class FollowupConfig:
+    """回头看: ``after_days`` working days after a reply, the item's chat is asked whether the
+    problem is solved (absent section: off)."""
+
+    after_days: int = 10
+
+
+@dataclass(frozen=True)
 class SensitivityCategoryConfig:
     """One category of sensitive content (e.g. mass incidents) with its terms and weight."""
 
@@ -273,6 +300,8 @@ class Config:
     units: tuple[UnitConfig, ...] = ()  # [[units]]: provincial departments, targets like regions
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
+    verification: VerificationConfig = field(default_factory=VerificationConfig)
+    followup: FollowupConfig | None = None  # None: 回头看 is off
     language: str = "zh"  # the deployment's language for group chats
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
@@ -357,6 +386,8 @@ def parse_config(
     triage = _parse_triage(_section(data, "triage"))
     routing = _parse_routing(_section(data, "routing"))
     calendar = _parse_calendar(_section(data, "calendar"))
+    verification = _parse_verification(_section(data, "verification"), schedule)
+    followup = _parse_followup(_section(data, "followup")) if "followup" in data else None
     language = _parse_language(data)
 
     return Config(
@@ -374,6 +405,8 @@ def parse_config(
         units=units,
         routing=routing,
         calendar=calendar,
+        verification=verification,
+        followup=followup,
         language=language,
         source_path=Path(source_path) if source_path is not None else None,
     )
@@ -402,6 +435,8 @@ _SECTION_SHAPES: dict[str, type] = {
     "triage": TriageConfig,
     "routing": RoutingConfig,
     "calendar": WorkCalendar,
+    "verification": VerificationConfig,
+    "followup": FollowupConfig,
 }
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {name: _keys(shape) for name, shape in _SECTION_SHAPES.items()}
 _SECTION_KEYS["bot"] = ("language",)
@@ -759,6 +794,32 @@ def _parse_calendar(sec: _Section) -> WorkCalendar:
                 "a day is either off or a working day",
             )
     return WorkCalendar(holidays=frozenset(holidays), workdays=frozenset(workdays))
+
+
+def _parse_verification(sec: _Section, schedule: ScheduleConfig) -> VerificationConfig:
+    """``due = "Fri 17:00"``: a weekday and a time, which must not be the roundup's own moment
+    (the verification is due before the roundup is built)."""
+    d = VerificationConfig()
+    due = d.due
+    if "due" in sec.data:
+        value = sec.data["due"]
+        words = value.split() if isinstance(value, str) else []
+        if len(words) != 2:
+            raise ConfigError(sec.key("due"), f"expected a weekday and a time such as \"Fri 17:00\", got {_describe(value)}")
+        day, at = _weekday(words[0], sec.key("due")), _time(words[1], sec.key("due"))
+        if day == schedule.weekly_day and at == schedule.weekly_time:
+            raise ConfigError(sec.key("due"), "must come before the weekly roundup, not at its own moment "
+                              f"(schedule.weekly_day = {schedule.weekly_day!r}, weekly_time = {schedule.weekly_time:%H:%M})")
+        due = f"{day} {at:%H:%M}"
+    return VerificationConfig(
+        due=due,
+        remind_before_hours=sec.opt("remind_before_hours", _int_range(1, 24 * 6), d.remind_before_hours),
+        propose_before_hours=sec.opt("propose_before_hours", _int_range(1, 24 * 6), d.propose_before_hours),
+    )
+
+
+def _parse_followup(sec: _Section) -> FollowupConfig:
+    return FollowupConfig(after_days=sec.opt("after_days", _int_range(1, 250), FollowupConfig().after_days))
 
 
 def _parse_language(data: dict[str, Any]) -> str:

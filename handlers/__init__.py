@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler
 
-from handlers import buttons, commands, deadlines, export, leaders, setup
+from handlers import buttons, commands, deadlines, export, leaders, method, setup
 
 # the commands, in menu order; their menu descriptions are catalogue strings ``menu.<name>_plain``
 COMMANDS = (
@@ -17,6 +17,7 @@ COMMANDS = (
     *deadlines.COMMANDS,
     *leaders.COMMANDS,
     *export.COMMANDS,
+    *method.COMMANDS,
     ("id", setup.id_command),
     ("help", commands.help_command),
     ("start", commands.start),

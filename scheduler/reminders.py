@@ -138,7 +138,7 @@ def sweep_reminders(session: Session, workflow: "WorkflowContext", now: datetime
 # ---------------------------------------------------------------------------- what is due
 
 _CLOCK_COLUMNS = (Item.id, Item.status, Item.region, Item.priority, Item.received_at, Item.deadline,
-                  Item.claimed_by_name)
+                  Item.claimed_by_name, Item.reopened_at)
 
 
 def _load_items(session: Session, ids: list[int], chunk: int = 500) -> dict[int, Item]:
@@ -174,8 +174,9 @@ def _due_for(wf: "WorkflowContext", item: Any, now: datetime, keys: set[str], la
                     out.append(Due(item, "repeat", f"repeat:{day.isoformat()}", key, slot, aud, chat))
         return out
 
-    since = max(item.received_at, changed_at) if changed_at else item.received_at
-    ladder = _ladder(item.received_at, deadline, item.status == Status.CLAIMED,
+    start = item.reopened_at or item.received_at  # a reopened item's clock starts again (重办)
+    since = max(start, changed_at) if changed_at else start
+    ladder = _ladder(start, deadline, item.status in (Status.CLAIMED, Status.REOPENED),
                      tuple(cfg.reminders.before_deadline), wf.tz, wf.policy.hours)
     unsaid = [p for p in ladder if since < p.at <= now and f"{item.id}:{p.key}@{stamp}" not in keys]
     for i, point in enumerate(unsaid):

@@ -1,4 +1,5 @@
-"""One pass of all time-driven work as of ``now``: reminders, escalation, warnings, digests.
+"""One pass of all time-driven work as of ``now``: reminders, escalation, warnings, 报前核查's
+reminders and proposals, 回头看's questions, digests.
 
 Called by the scheduler's tick and by ``liuyan sweep --now``. It reads the clock nowhere: ``now`` is
 passed in, so tests move time by calling it with later instants. Each part queues its messages
@@ -33,10 +34,12 @@ SweepPart = Callable[[Session, WorkflowContext, datetime, SweepReport], None]
 
 def parts() -> list[SweepPart]:
     """The time-driven parts, in order: deadlines a newly known calendar moves, reminders and
-    escalation, then reports."""
+    escalation, 报前核查 and 回头看, then reports."""
+    from bot.workflow.followup import sweep_followups
+    from bot.workflow.verification import sweep_verification
     from scheduler import digest, reminders
 
-    return [sweep_calendar, reminders.sweep_reminders, digest.sweep_reports]
+    return [sweep_calendar, reminders.sweep_reminders, sweep_verification, sweep_followups, digest.sweep_reports]
 
 
 def sweep_calendar(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:

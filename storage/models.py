@@ -124,6 +124,15 @@ def live_items() -> Any:
     escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
     return Item.history == false()  # type: ignore[arg-type]
 
+    # 重办: an unsatisfied rating reopened the item; its new deadline counts from ``reopened_at``
+    reopened_at: Optional[datetime] = _dt(default=None)
+    reopen_count: int = 0
+    # 回头看: when the item's chat is next asked whether the problem is solved, and the answer
+    followup: Optional[str] = Field(default=None, max_length=20)  # None | solved | ongoing
+    followup_due: Optional[datetime] = _dt(default=None, index=True)
+    followup_asked_at: Optional[datetime] = _dt(default=None)
+    followup_at: Optional[datetime] = _dt(default=None)  # the latest answer
+
 
 class Event(SQLModel, table=True):
     """The event log: who did what to which item, when, and from which chat."""
@@ -260,6 +269,32 @@ class Meta(SQLModel, table=True):
 
 
 
+class Selection(SQLModel, table=True):
+    """报前核查: an item chosen for one weekly roundup and its region's verification of it.
+
+    ``round_due`` is the roundup it is for (an item is chosen at most once per roundup);
+    ``due_at`` the verification deadline; ``reminded_at`` is set in the transaction that queues the
+    one reminder, so a restart or a second process never says it twice."""
+
+    __tablename__ = "selections"
+    __table_args__ = (UniqueConstraint("item_id", "round_due", name="uq_selections_item_round"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    round_due: datetime = _dt(index=True)
+    due_at: datetime = _dt()
+    selected_at: datetime = _dt()
+    selected_by: Optional[int] = Field(default=None, sa_type=BigInteger)
+    selected_by_name: Optional[str] = Field(default=None, max_length=200)
+    chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)  # where verification was asked
+    verdict: Optional[str] = Field(default=None, max_length=20)  # true | partly | false
+    note: Optional[str] = Field(default=None, sa_type=Text)
+    verified_at: Optional[datetime] = _dt(default=None)
+    verified_by: Optional[int] = Field(default=None, sa_type=BigInteger)
+    verified_by_name: Optional[str] = Field(default=None, max_length=200)
+    reminded_at: Optional[datetime] = _dt(default=None)
+
+
 
 class LearnedModel(SQLModel, table=True):
     """A model the deployment learned from its own items (the routing suggestions), as the bytes of
@@ -273,4 +308,5 @@ class LearnedModel(SQLModel, table=True):
     data: bytes = Field(sa_type=LargeBinary)
 
 
-__all__ = ["live_items", "LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+
+__all__ = ["live_items", "LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "Selection", "UTCDateTime"]

@@ -21,6 +21,8 @@ from sqlmodel import select
 from bot.app_context import AppContext
 from bot.config import ConfigError, parse_config
 from bot.workflow import Actor, Incoming, claims, intake, supervision
+from bot.workflow.followup import sweep_followups
+from bot.workflow.verification import select_item, sweep_verification
 from scheduler.digest import latest_due
 from scheduler.reminders import sweep_reminders
 from scheduler.sweep import SweepReport, sweep
@@ -84,6 +86,11 @@ SETTINGS: dict[str, st.SearchStrategy[Any]] = {
     "triage__warning_window_hours": count(48, 365 * 24),
     "calendar__holidays": days(),
     "calendar__workdays": days(),
+    "verification__due": st.builds(lambda d, h, m: f"{d} {h}:{m:02d}", st.sampled_from(["mon", "Fri", "saturday"]),
+                                   st.integers(0, 23), st.integers(0, 59)),
+    "verification__remind_before_hours": count(24, 144),
+    "verification__propose_before_hours": count(24, 144),
+    "followup__after_days": count(10, 250),
 }
 
 
@@ -129,10 +136,15 @@ def run_everything(data: dict[str, Any], received: datetime) -> None:
         ids = [item.id for item, _ in items]
         s.db.call(claims.claim, wf, ids[1], Actor(ZHANG, "张三", chat_id=LANZHOU_CHAT, message_id=1), received + timedelta(hours=1))
         s.db.call(supervision.supervise, wf, ids[2], Actor(ZHAO, "赵六"), received + timedelta(hours=2), confirm=False)
+        s.db.call(claims.reply, wf, ids[1], Actor(ZHANG, "张三", chat_id=LANZHOU_CHAT, message_id=2), "已处理。",
+                  received + timedelta(hours=2))
+        s.db.call(select_item, wf, ids[0], Actor(ZHAO, "赵六"), received + timedelta(hours=2), confirm=False)
         for offset in (timedelta(hours=3), timedelta(days=1, hours=2), timedelta(days=8), timedelta(days=40)):
             now = received + offset
             # the sweep's parts that read these settings; building a digest reads none of them
             s.db.call(sweep_reminders, wf, now, SweepReport())
+            s.db.call(sweep_verification, wf, now, SweepReport())
+            s.db.call(sweep_followups, wf, now, SweepReport())
             for kind in ("weekly", "monthly"):
                 assert latest_due(kind, now, config.schedule) <= now
     finally:

@@ -3,6 +3,7 @@ the desk would notice — who wins a claim, what is refused and why, what is que
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,12 @@ from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow import intake as intake_step
 from bot.workflow.buttons import BUTTONS, press
+from bot.config import FollowupConfig
+from bot.workflow import WorkflowContext
 from bot.workflow.deadlines import request_extension
+from bot.workflow.followup import sweep_followups
+from bot.workflow.verification import select_item
+from scheduler.sweep import SweepReport
 from bot.workflow.answers import refusal_text
 from bot.workflow.claims import claim, reply
 from bot.workflow.reading import show
@@ -210,7 +216,8 @@ def test_hostile_text_is_escaped_and_long_text_shortened_with_marker(s: AppConte
 
 
 def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppContext) -> None:
-    """A card, a sensitive alert and an extension request carry buttons; each action is in the
+    """A card, a sensitive alert, an extension request, a request to verify and a look-back
+    question carry buttons; each action is in the
     table of buttons, the table has no action nothing carries, and anything else is a stale button."""
     (item, _), _ = intake(s, Incoming("buttons", "今晚有人在兰州市政府门口聚集，扬言要跳楼，情况紧急。",
                                       region=LANZHOU),
@@ -221,6 +228,10 @@ def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppC
     s.workflow.learner.model = train([(f"雁滩公园{k}号", LANZHOU) for k in range(6)]
                                      + [(f"伏羲庙{k}号", TIANSHUI) for k in range(6)])
     intake(s, Incoming("unrouted", "3号"))  # as likely one as the other
+    s.db.call(select_item, s.workflow, item.id, actor(ZHAO, DESK_CHAT), NOW)  # 报前核查
+    looking_back = WorkflowContext(dataclasses.replace(s.config, followup=FollowupConfig(after_days=1)), s.renderer)
+    s.db.call(reply, looking_back, item.id, actor(ZHANG), "已处理。", NOW)
+    s.db.call(sweep_followups, looking_back, datetime(2026, 10, 12, 2, 0, tzinfo=timezone.utc), SweepReport())  # 回头看
     carried = {button["callback_data"].partition(":")[0]
                for row in outbox(s) for line in json.loads(row.payload).get("buttons") or []
                for button in line}

@@ -91,6 +91,9 @@ tick_seconds = 2
 [reminders]
 unclaimed_after_minutes = 60
 
+[followup]                 # 回头看: one working day after a reply (a real office would wait ~10)
+after_days = 1
+
 [leaders]
 chat_id = {LEADERS}
 

@@ -32,6 +32,7 @@ from bot.reports.categories import CategoryCount, category_counts
 from bot.reports.figures import PeriodFigures, RegionFigures, compute_figures
 from bot.reports.hot_issues import BODY_PREFIX, HotIssue, Message, hot_issues
 from bot.reports.key_items import Candidate, KeyItem, select_key_items
+from bot.reports.method import method_extras
 from bot.rules.masking import mask_personal_numbers
 from bot.rules.states import OPEN_STATUSES
 from storage.models import Item, live_items
@@ -191,15 +192,17 @@ def build_report(session: Session, config: Config, period: Period, now: datetime
         select(func.count()).where(Item.received_at >= period.start, Item.received_at < period.end,
                                    Item.sensitive == True)  # noqa: E712
     ).scalar_one()
+    extra = method_extras(session, config, period.kind, period.start, period.end, now)
     report = Report(period=period, now=now, figures=figures, ranking=rank_regions(figures.regions),
-                    overdue=overdue, overdue_total=int(overdue_total), sensitive_total=int(sensitive_total))
+                    overdue=overdue, overdue_total=int(overdue_total), sensitive_total=int(sensitive_total),
+                    extra=extra)
     if period.kind != WEEKLY:
         return report
     hot, keys = _hot_and_key(session, period, names)
     return Report(period=period, now=now, figures=figures, ranking=report.ranking, hot_issues=hot,
                   key_items=keys, overdue=overdue, overdue_total=report.overdue_total,
                   sensitive_total=report.sensitive_total,
-                  categories=category_counts(session, period.start, period.end))
+                  categories=category_counts(session, period.start, period.end), extra=extra)
 
 
 def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tuple[OverdueEntry, ...], int]:
@@ -220,6 +223,11 @@ def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tu
         for i, title, region, deadline, status, holder, supervised, _ in rows
     )
     return entries, int(total)
+
+
+def key_items_between(session: Session, config: Config, period: Period) -> tuple[KeyEntry, ...]:
+    """The key items of the items received in ``period`` (what a roundup of it would show)."""
+    return _hot_and_key(session, period, {r.code: r.name for r in config.regions})[1]
 
 
 def _hot_and_key(session: Session, period: Period,

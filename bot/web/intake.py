@@ -95,6 +95,8 @@ def item_json(s: AppContext, item: Item, now: datetime | None = None) -> dict[st
         "closed_at": iso(item.closed_at),
         "published_at": iso(item.published_at),
         **judgement_json(s.workflow, item),
+        "followup": item.followup,  # 回头看: null, "solved" or "ongoing"
+        "reopened_at": iso(item.reopened_at),  # 重办
     }
 
 

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 
 from bot.delivery.outbox import active_cards, card_at
 from bot.rules.states import Refusal
-from bot.workflow.cards import CALLBACK_CLAIM
+from bot.workflow import followup, verification
+from bot.workflow.cards import CALLBACK_CLAIM, CALLBACK_SELECT
 from bot.workflow.claims import claim
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import CALLBACK_APPROVE, CALLBACK_REFUSE, decide_extension
@@ -52,12 +53,7 @@ def _press_claim(session: Session, wf: WorkflowContext, item_id: int, actor: Act
 def _check_card(session: Session, item_id: int, chat_id: int, message_id: int) -> None:
     """The pressed message must be this item's live card in this chat. Its message id may not be
     recorded yet if the press comes within moments of the card's delivery."""
-    pressed = card_at(session, chat_id, message_id)
-    if pressed is not None:
-        if pressed.item_id != item_id or not pressed.active:
-            raise Refusal("stale_button")
-    # (re-read: the worker may have recorded the id between the two queries)
-    elif not any(c.chat_id == chat_id and c.message_id in (None, message_id) for c in active_cards(session, item_id)):
+    if not _is_card(session, item_id, chat_id, message_id):
         raise Refusal("stale_button")
 
 
@@ -79,6 +75,28 @@ def _press_pick(rank: int) -> ButtonAction:
                                 region=wf.region_name(str(pick.get("target"))))
 
     return press_pick
+
+
+def _is_card(session: Session, item_id: int, chat_id: int, message_id: int) -> bool:
+    """Whether the pressed message is the item's live card in this chat."""
+    pressed = card_at(session, chat_id, message_id)
+    if pressed is not None:
+        return pressed.item_id == item_id and pressed.active
+    # (re-read: the worker may have recorded the id between the two queries)
+    return any(c.chat_id == chat_id and c.message_id in (None, message_id) for c in active_cards(session, item_id))
+
+
+def _is_message_about(session: Session, item_id: int, chat_id: int, message_id: int,
+                      purposes: tuple[str, ...]) -> bool:
+    """Whether the pressed message is one of ours about this item, of one of ``purposes`` (or one
+    still in flight, pressed before its message id was recorded)."""
+    rows = session.exec(select(Outbox).where(
+        Outbox.chat_id == chat_id, Outbox.item_id == item_id, Outbox.purpose.in_(purposes),  # type: ignore[attr-defined]
+        or_(Outbox.message_id.is_(None), Outbox.message_id == message_id))).all()  # type: ignore[union-attr]
+    if any(r.message_id == message_id for r in rows):
+        return True
+    other = session.exec(select(Outbox).where(Outbox.chat_id == chat_id, Outbox.message_id == message_id)).first()
+    return bool(rows) and other is None
 
 
 def _press_supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
@@ -111,6 +129,43 @@ def _press_refuse(session: Session, wf: WorkflowContext, item_id: int, actor: Ac
     return decide_extension(session, wf, item_id, actor, False, now, chat_id=chat_id, message_id=message_id)
 
 
+def _press_select(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                  message_id: int, now: datetime) -> str:
+    """报前核查: a card of the item, or the desk's proposal of key items that offers it."""
+    if not _is_card(session, item_id, chat_id, message_id):
+        proposal = session.exec(select(Outbox).where(
+            Outbox.chat_id == chat_id, Outbox.message_id == message_id,
+            Outbox.purpose == verification.PROPOSAL_PURPOSE)).first()
+        if proposal is None or not verification.proposal_offers(proposal, item_id):
+            raise Refusal("stale_button")
+    verification.select_item(session, wf, item_id, actor, now, confirm=False)
+    return wf.renderer.text("ok.popup_selected_plain", wf.lang_for(actor), id=item_id)
+
+
+def _press_verdict(verdict: str) -> ButtonAction:
+    def press_verdict(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                      message_id: int, now: datetime) -> str:
+        """The request to verify this item (or its reminder) in this chat carries these buttons."""
+        if not _is_message_about(session, item_id, chat_id, message_id, verification.ASK_PURPOSES):
+            raise Refusal("stale_button")
+        verification.verify(session, wf, item_id, actor, verdict, None, now, confirm=False)
+        lang = wf.lang_for(actor)
+        return wf.renderer.text("ok.popup_verified_plain", lang, id=item_id,
+                                verdict=wf.renderer.text(f"verdict.{verdict}", lang))
+    return press_verdict
+
+
+def _press_followup(answer: str) -> ButtonAction:
+    def press_followup(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, chat_id: int,
+                       message_id: int, now: datetime) -> str:
+        """The look-back question about this item in this chat carries these buttons."""
+        if not _is_message_about(session, item_id, chat_id, message_id, (followup.ASK_PURPOSE,)):
+            raise Refusal("stale_button")
+        followup.answer_followup(session, wf, item_id, actor, answer, None, now, confirm=False)
+        return wf.renderer.text("ok.popup_followup_plain", wf.lang_for(actor), id=item_id)
+    return press_followup
+
+
 # callback action -> what a press does
 BUTTONS: dict[str, ButtonAction] = {
     CALLBACK_CLAIM: _press_claim,          # a card (cards.py)
@@ -119,4 +174,7 @@ BUTTONS: dict[str, ButtonAction] = {
     CALLBACK_REFUSE: _press_refuse,
     # the learned routing suggestions on a desk card (suggestions.py)
     **{action: _press_pick(rank) for rank, action in enumerate(CALLBACK_PICKS)},
+    CALLBACK_SELECT: _press_select,        # a card, the desk's proposal of key items (verification.py)
+    **{data: _press_verdict(verdict) for verdict, data in verification.CALLBACK_VERDICT.items()},
+    **{data: _press_followup(answer) for answer, data in followup.CALLBACK_ANSWER.items()},  # followup.py
 }

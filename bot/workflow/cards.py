@@ -28,6 +28,7 @@ from bot.workflow.suggestions import judgement_why, suggestion_buttons
 from storage.models import Item, Region
 
 CALLBACK_CLAIM = "claim"
+CALLBACK_SELECT = "select"  # chooses the item for the weekly roundup (verification.py)
 
 
 def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to: str | None = None,
@@ -36,6 +37,7 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     body = item.body if full else mask_personal_numbers(item.body)
     title = item.title if full else mask_personal_numbers(item.title or "")
     shown = _ItemForCard(item, title)
+    shown.rating_comment = item.rating_comment if full else mask_personal_numbers(item.rating_comment or "")
     reply_excerpt = (item.reply or "")[:300]
 
     def render(text: str, truncated: bool) -> str:
@@ -50,6 +52,9 @@ def render_card(wf: WorkflowContext, item: Item, *, full: bool = False, moved_to
     if item.status == Status.NEW and moved_to is None:
         buttons.append([Button(wf.renderer.text("button.claim_plain", lang, id=item.id),
                                f"{CALLBACK_CLAIM}:{item.id}")])
+        if item.region is not None:  # 报前核查: a supervisor may choose it for the roundup here
+            buttons.append([Button(wf.renderer.text("button.select_plain", lang, id=item.id),
+                                   f"{CALLBACK_SELECT}:{item.id}")])
     if item.status == Status.UNROUTED and moved_to is None:
         buttons.extend(suggestion_buttons(wf, item, lang))
     return text, buttons

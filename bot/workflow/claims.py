@@ -12,6 +12,7 @@ from bot.rules.states import Refusal, Status, check_claim, check_reply, sources,
 from bot.workflow.answers import say
 from bot.workflow.cards import refresh_cards
 from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.followup import schedule_followup
 from bot.workflow.items import get_item, log_event, view
 from storage.models import Item
 
@@ -62,6 +63,7 @@ def reply(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, tex
     item.status = target("reply")
     item.reply, item.replied_at = text, now
     item.replied_by, item.replied_by_name = person.user_id, person.name
+    schedule_followup(wf, item, now)
     session.add(item)
     session.flush()
     on_time = item.deadline is None or now <= item.deadline

@@ -67,10 +67,11 @@ CALLBACK_REFUSE = "ext_no"
 def deadline_for(wf: WorkflowContext, item: Item, *, extended_by: int | None = None) -> tuple[datetime, bool]:
     """The item's deadline from its stored facts (see the module docstring) and its provisional
     flag; ``extended_by`` previews another extension total."""
-    base = compute_deadline(item.received_at, Priority(item.priority), wf.policy, wf.tz,
+    start = item.reopened_at or item.received_at  # a reopened item (重办) counts from its reopening
+    base = compute_deadline(start, Priority(item.priority), wf.policy, wf.tz,
                             extension_days=item.extended_by if extended_by is None else extended_by)
-    due = apply_supervision(base.due, item.supervised_at if item.supervised else None,
-                            wf.config.deadlines.supervised_factor, wf.policy.hours, wf.tz)
+    supervised_at = max(item.supervised_at, start) if item.supervised and item.supervised_at else None
+    due = apply_supervision(base.due, supervised_at, wf.config.deadlines.supervised_factor, wf.policy.hours, wf.tz)
     return due, base.provisional
 
 
@@ -93,7 +94,7 @@ def mentionable(people: Iterable[OfficerConfig]) -> list[dict[str, Any]]:
 
 
 def holder_of(item: Item) -> dict[str, Any] | None:
-    if item.status == Status.CLAIMED and item.claimed_by is not None:
+    if item.status in (Status.CLAIMED, Status.REOPENED) and item.claimed_by is not None:
         return {"id": item.claimed_by, "name": item.claimed_by_name or str(item.claimed_by)}
     return None
 

@@ -35,7 +35,8 @@ def mine(session: Session, wf: WorkflowContext, actor: Actor, now: datetime) -> 
     if not person.in_roster:
         raise Refusal("not_in_roster")
     items = list(session.exec(
-        select(Item).where(Item.claimed_by == person.user_id, Item.status == Status.CLAIMED)
+        select(Item).where(Item.claimed_by == person.user_id,
+                           Item.status.in_([str(Status.CLAIMED), str(Status.REOPENED)]))  # type: ignore[attr-defined]
         .order_by(Item.deadline, Item.id)  # type: ignore[arg-type]
     ))
     if actor.chat_id is not None:

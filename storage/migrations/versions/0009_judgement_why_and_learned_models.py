@@ -1,7 +1,7 @@
 """judgement: why an item was routed, the suggestions offered, learned models
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05 11:30:00
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ from storage.migrations.safe_op import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0009'
-down_revision: Union[str, Sequence[str], None] = '0007'
+down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
