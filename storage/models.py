@@ -118,12 +118,6 @@ class Item(SQLModel, table=True):
     route_terms: str = Field(default="[]", sa_type=Text)  # JSON list
     suggested: str = Field(default="[]", sa_type=Text)  # JSON list of {target, score, terms}
 
-
-def live_items() -> Any:
-    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
-    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
-    return Item.history == false()  # type: ignore[arg-type]
-
     # 重办: an unsatisfied rating reopened the item; its new deadline counts from ``reopened_at``
     reopened_at: Optional[datetime] = _dt(default=None)
     reopen_count: int = 0
@@ -132,6 +126,12 @@ def live_items() -> Any:
     followup_due: Optional[datetime] = _dt(default=None, index=True)
     followup_asked_at: Optional[datetime] = _dt(default=None)
     followup_at: Optional[datetime] = _dt(default=None)  # the latest answer
+
+
+def live_items() -> Any:
+    """SQL condition: items that are not kept only as history. Open-item lists (reminders,
+    escalation, /due, /overdue, overdue counts) add it to their open-status condition."""
+    return Item.history == false()  # type: ignore[arg-type]
 
 
 class Event(SQLModel, table=True):

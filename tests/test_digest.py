@@ -180,7 +180,7 @@ def test_liuyan_digest_weekly_writes_the_html(config: Config, tmp_path: Path) ->
     with redirect_stdout(stdout):
         code = cli_main(["digest", "weekly", "--config", str(_toml(config, tmp_path / "liuyan.toml")),
                          "--now", "2026-10-21T10:00:00+08:00", "--out", str(out)])
-    assert code == 0 and f"wrote {out}" in stdout.getvalue()
+    assert code == 0 and f"wrote the weekly report to {out}" in stdout.getvalue()
     html = out.read_text(encoding="utf-8")
     assert "每周留言办理综述（2026-W42）" in html
     assert "<td>兰州市</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">50.0%</td>" in html

@@ -316,8 +316,9 @@ async def test_an_unsatisfied_rating_reopens_the_item_for_its_holder(config: Con
             assert resp.status == 200, body
         assert body["status"] == "reopened" and body["rating"] == "unsatisfied" and body["followup"] is None
         assert body["supervised"] is True and body["claimed_by"] == ZHANG
-        # ordinary: 5 working days from the rating (Thu 12-03 18:00), halved for supervision from the reopening
-        assert body["deadline"] == "2026-11-30T02:15:00+08:00"
+        # ordinary: 5 working days from the rating (Thu 12-03 18:00); supervision halves the 52.5 office
+        # hours left from the reopening (Thu 11-26 10:30) to 26.25: Tue 12-01 09:45, inside office hours
+        assert body["deadline"] == "2026-12-01T09:45:00+08:00"
         def reopened_card(st: BotApiStandin) -> Any:
             return next((m for m in st.messages(LANZHOU_CHAT)
                          if m.message_id > first_card.message_id and "路灯还是不亮" in (m.text or "")), None)
@@ -338,21 +339,21 @@ async def test_an_unsatisfied_rating_reopens_the_item_for_its_holder(config: Con
         assert "followups" not in await run_sweep(h, at("11-30 09:00"))
         roundup = await h.answer_to(LEADERS_CHAT, "重办 1 条")  # Monday's roundup of the week it was reopened
         assert "每周留言办理综述" in roundup.text
-        await run_sweep(h, at("11-30 09:30"))
+        await run_sweep(h, at("12-01 10:00"))  # past the supervised deadline, 12-01 09:45
         escalation = await h.answer_to(DESK_CHAT, "督办：以下留言已超过办理时限")
         assert f"#{a['id']}" in escalation.text
-        frozen(h, at("11-30 09:40"))
+        frozen(h, at("12-01 10:10"))
         await h.say(LANZHOU_CHAT, ZHANG, "/overdue")
         listing = await h.answer_to(LANZHOU_CHAT, "已超期的留言（兰州市）")
         assert f"#{a['id']}" in listing.text
 
         # replied again by its holder (not by another officer), then rated: the latest rating counts
-        frozen(h, at("11-30 10:00"))
+        frozen(h, at("12-01 10:20"))
         await h.say(LANZHOU_CHAT, LI, f"/reply {a['id']} 已修好。")
         await h.answer_to(LANZHOU_CHAT, f"#{a['id']} 由 张三 办理")
         await h.say(LANZHOU_CHAT, ZHANG, f"/reply {a['id']} 已更换灯具，路灯恢复正常。")
         await until_status(h, a["id"], "replied")
-        frozen(h, at("11-30 11:00"))
+        frozen(h, at("12-01 11:00"))
         async with h.http.post(f"/api/v1/messages/{a['id']}/rating", json={"rating": "satisfied"},
                                headers=h.auth()) as resp:
             assert (await resp.json())["rating"] == "satisfied"
