@@ -168,3 +168,23 @@ def test_the_revisions_create_what_the_models_describe(db: Database) -> None:
                       "python -m storage.migrations.new \"...\"", stacklevel=1)
     assert not others, f"models and revisions differ; write a revision: {others}"
     assert SQLModel.metadata is metadata
+
+
+def test_the_newest_file_names_the_head_revision() -> None:
+    """The start-up fast path reads the head from the files' names: they must agree with alembic."""
+    from storage.migrations import head_revision, newest_revision
+
+    assert newest_revision() == head_revision()
+
+
+def test_a_restart_on_a_current_database_does_not_load_alembic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    Database(url).create_schema()  # the first start: migrated by alembic
+    probe = ("import sys; from storage.db import Database; db = Database(%r); db.create_schema(); "
+             "print('alembic' in sys.modules)") % url
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

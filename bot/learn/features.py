@@ -17,9 +17,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from bot.rules.matcher import fold_ascii
 
@@ -154,7 +154,7 @@ class Vocabulary:
         w /= np.linalg.norm(w)
         return cols, w.astype(np.float32)
 
-    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def matrix(self, texts: Sequence[str]) -> Any:
         """TF-IDF rows of ``texts`` as one CSR matrix (float32)."""
         indptr = [0]
         cols: list[np.ndarray] = []
@@ -166,6 +166,8 @@ class Vocabulary:
             indptr.append(indptr[-1] + len(c))
         data = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
         indices = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
+        from scipy import sparse  # training and batches only: one message is scored with numpy alone
+
         return sparse.csr_matrix(
             (data, indices, np.array(indptr, dtype=np.int64)), shape=(len(texts), len(self))
         )

@@ -20,9 +20,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize, sparse
+
+if TYPE_CHECKING:  # scipy is loaded by a process that trains, not by one that only scores
+    from scipy import sparse
 
 from bot.learn.features import Vocabulary
 from bot.learn.model import LinearTextModel
@@ -143,6 +146,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         z = z - z.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return float(-log_p[np.arange(len(y)), y].mean())
+
+    from scipy import optimize
 
     found = optimize.minimize_scalar(nll, bounds=(-4.0, 4.0), method="bounded")
     return float(np.exp(found.x))

@@ -17,12 +17,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from bot.reports.text import catalogue_text
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm"
@@ -104,6 +98,12 @@ def _values(row: LedgerRow, tz: ZoneInfo, yes: str, no: str) -> list[Any]:
 
 
 def _write_xlsx(rows: Iterable[LedgerRow], out: Path | BinaryIO, tz: ZoneInfo, lang: str) -> int:
+    # openpyxl (~25 MB) is loaded by the first ledger written, not by every process that can write one
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(catalogue_text("ledger.sheet", lang))
     sheet.freeze_panes = "A2"
@@ -126,6 +126,9 @@ def _write_xlsx(rows: Iterable[LedgerRow], out: Path | BinaryIO, tz: ZoneInfo, l
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = DATE_FORMAT
