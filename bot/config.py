@@ -181,6 +181,14 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class ClaimsConfig:
+    """Claim leases: a claim with neither a reply nor a note for ``lease_hours`` working hours is
+    nudged, after twice that it lapses back to unclaimed (None: claims never lapse)."""
+
+    lease_hours: float | None = None
+
+
+@dataclass(frozen=True)
 class SensitivityCategoryConfig:
     """One category of sensitive content (e.g. mass incidents) with its terms and weight."""
 
@@ -248,6 +256,7 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     language: str = "zh"  # the deployment's language for group chats
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
@@ -318,6 +327,7 @@ def parse_config(
     triage = _parse_triage(_section(data, "triage"))
     calendar = _parse_calendar(_section(data, "calendar"))
     language = _parse_language(data)
+    claims = _parse_claims(_section(data, "claims"))
 
     return Config(
         telegram=telegram,
@@ -333,6 +343,7 @@ def parse_config(
         triage=triage,
         calendar=calendar,
         language=language,
+        claims=claims,
         source_path=Path(source_path) if source_path is not None else None,
     )
 
@@ -359,6 +370,7 @@ _SECTION_SHAPES: dict[str, type] = {
     "reminders": RemindersConfig,
     "triage": TriageConfig,
     "calendar": WorkCalendar,
+    "claims": ClaimsConfig,
 }
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {name: _keys(shape) for name, shape in _SECTION_SHAPES.items()}
 _SECTION_KEYS["bot"] = ("language",)
@@ -602,6 +614,13 @@ def _parse_reminders(sec: _Section) -> RemindersConfig:
         before_deadline=before,
         quiet_for_urgent=sec.opt("quiet_for_urgent", _bool, d.quiet_for_urgent),
     )
+
+
+def _parse_claims(sec: _Section) -> ClaimsConfig:
+    hours = sec.opt("lease_hours", _positive_float, None)
+    if hours is not None and hours > 24 * 366:
+        raise ConfigError(sec.key("lease_hours"), f"at most {24 * 366} working hours, got {hours:g}")
+    return ClaimsConfig(lease_hours=hours)
 
 
 def _parse_triage(sec: _Section) -> TriageConfig:

@@ -95,6 +95,8 @@ class Item(SQLModel, table=True):
     rating_comment: Optional[str] = Field(default=None, sa_type=Text)
     rated_at: Optional[datetime] = _dt(default=None)
 
+    released_from: Optional[str] = Field(default=None, max_length=200)  # whose claim lapsed (the card says so)
+
 
 class Event(SQLModel, table=True):
     """The event log: who did what to which item, when, and from which chat."""
@@ -134,6 +136,7 @@ class Outbox(SQLModel, table=True):
     payload: str = Field(sa_type=Text)  # JSON: text, buttons, file name, ...
     item_id: Optional[int] = Field(default=None, index=True)
     card_id: Optional[int] = Field(default=None, index=True)  # for edits: the card being edited
+    topic_id: Optional[int] = Field(default=None, index=True)  # said inside this item's forum topic
     purpose: str = Field(default="message", max_length=40)
     dedupe_key: Optional[str] = Field(default=None, max_length=200)
     status: str = Field(default="pending", max_length=20)  # pending | sent | failed | superseded
@@ -224,6 +227,38 @@ class Meta(SQLModel, table=True):
     value: str = Field(default="", sa_type=Text)
 
 
+class Topic(SQLModel, table=True):
+    """An item's forum topic in its chat (a forum group). ``thread_id`` is Telegram's
+    ``message_thread_id``, known once the topic is created; until then (and again after the
+    topic was deleted by hand) the rows that go inside it wait for ``create_row`` and ``card_row``,
+    the topic's creation and its first message (the card). ``name`` and ``closed`` are what the
+    bot last asked Telegram for; ``active`` is False once the item moved to another chat."""
+
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_chat_thread", "chat_id", "thread_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    thread_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    name: str = Field(max_length=200)
+    closed: bool = False
+    active: bool = True
+    create_row: Optional[int] = None
+    card_row: Optional[int] = None
+    created_at: datetime = _dt()
 
 
-__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "UTCDateTime"]
+class ForumChat(SQLModel, table=True):
+    """What the bot knows of a group's topics: whether it is a forum and whether the bot may
+    manage topics there (learned from getChat and the bot's membership, and from updates)."""
+
+    __tablename__ = "forum_chats"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    is_forum: bool = False
+    manage_topics: bool = False
+    checked_at: Optional[datetime] = _dt(default=None)
+
+
+__all__ = ["Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "Topic", "ForumChat", "UTCDateTime"]
