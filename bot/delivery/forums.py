@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Callable
 
 from sqlmodel import Session, select
-from telegram import Bot
+from telegram import Bot, ChatMember
 from telegram.error import TelegramError
 
 from bot.delivery.topics import note_forum
@@ -28,9 +28,14 @@ def target_chats(session: Session) -> list[int]:
     return sorted({r[0] for r in session.execute(select(Region.chat_id))})
 
 
-async def probe_forums(db: Database, bot: Bot, wall: Callable[[], datetime]) -> None:
+def may_manage_topics(member: ChatMember) -> bool:
+    """Whether the bot, as this member of a chat, may create and manage topics there."""
     from bot.doctor import _may_manage_topics
 
+    return _may_manage_topics(member)
+
+
+async def probe_forums(db: Database, bot: Bot, wall: Callable[[], datetime]) -> None:
     for chat_id in await db.read(target_chats):
         try:
             chat = await bot.get_chat(chat_id)
@@ -39,6 +44,6 @@ async def probe_forums(db: Database, bot: Bot, wall: Callable[[], datetime]) -> 
             log.debug("forum probe of chat %s: %s", chat_id, exc)
             continue
         changed = await db.run(note_forum, chat_id, wall(), is_forum=bool(chat.is_forum),
-                               manage_topics=_may_manage_topics(member))
+                               manage_topics=may_manage_topics(member))
         if changed:
             log.info("chat %s: topics %s", chat_id, "on" if chat.is_forum else "off")
