@@ -7,7 +7,15 @@ from typing import Any
 
 from bot.app_context import wall_clock
 from bot.delivery.forums import probe_forums
-from tests.conftest import DESK_CHAT, LANZHOU_CHAT, LI, TIANSHUI_CHAT, WANG, ZHANG, ZHAO, unique_id
+from tests.conftest import (
+    DESK_CHAT,
+    LANZHOU_CHAT,
+    LI,
+    TIANSHUI_CHAT,
+    ZHANG,
+    ZHAO,
+    unique_id,
+)
 from tests.harness import Harness
 
 
@@ -53,7 +61,6 @@ async def test_a_forum_group_gets_a_topic_per_item_with_the_card_first_and_the_s
     card = in_topic[0]
     h.standin.press_button(LANZHOU_CHAT, card.message_id, ZHANG, f"claim:{item['id']}")
     assert await named(h, LANZHOU_CHAT, topic.message_thread_id, f"#{item['id']} 办理中·张三")
-    await h.say(LANZHOU_CHAT, ZHANG, "/reply 已责令施工单位夜间停工。", ) if False else None
 
 
 async def test_in_a_topic_commands_need_no_number_and_reply_takes_all_its_text(harness: Harness) -> None:
@@ -120,8 +127,8 @@ async def test_renames_and_card_edits_are_coalesced_into_the_latest_state(harnes
     # claim and reply within the window: one rename (straight to 已回复), one edit of the card
     assert h.standin.stats.get("method:editForumTopic", 0) - renames == 1
     assert h.standin.stats.get("method:editMessageText", 0) - edits == 1
-    card = [m for m in h.standin.messages(LANZHOU_CHAT) if m.thread_id == topic.message_thread_id
-            and m.kind != "service"][0]
+    card = next(m for m in h.standin.messages(LANZHOU_CHAT) if m.thread_id == topic.message_thread_id
+            and m.kind != "service")
     assert "已由 张三 回复" in card.text and card.edit_count == 1
 
 
@@ -171,7 +178,7 @@ async def test_a_deleted_topic_is_made_again_with_the_card_and_the_item_is_not_l
     await h.say(LANZHOU_CHAT, ZHAO, f"/supervise {item['id']}")
     await h.standin.wait_for(lambda st: any(t.name.startswith(f"#{item['id']} ") and t.message_thread_id != topic.message_thread_id
                                             for t in st.topics(LANZHOU_CHAT)), timeout=6)
-    again = [t for t in h.standin.topics(LANZHOU_CHAT) if t.name.startswith(f"#{item['id']} ")][0]
+    again = next(t for t in h.standin.topics(LANZHOU_CHAT) if t.name.startswith(f"#{item['id']} "))
     notice = await h.standin.wait_for_message(LANZHOU_CHAT, contains="督办", thread_id=again.message_thread_id)
     inside = [m for m in h.standin.messages(LANZHOU_CHAT) if m.thread_id == again.message_thread_id and m.kind != "service"]
     assert "📍" in inside[0].text and inside[-1].message_id == notice.message_id  # the card first, then the notice
@@ -245,3 +252,18 @@ async def test_assign_is_refused_for_another_region_a_non_officer_and_a_non_supe
     await h.say(LANZHOU_CHAT, ZHANG, f"/assign {item['id']} 李四")
     await h.answer_to(LANZHOU_CHAT, "只有督办人员可以派单")
     assert (await h.get_item(item["id"]))["status"] == "new"
+
+
+async def test_assign_by_a_name_several_officers_share_is_refused_listing_them(db_url: str) -> None:
+    from tests.conftest import BASE_CONFIG, LANZHOU, make_config
+
+    officers = [*BASE_CONFIG["officers"], {"user_id": 1004, "name": "张三", "region": LANZHOU, "role": "officer"}]
+    async with Harness(make_config(db_url, officers=officers)) as h:
+        item = await new_item(h)
+        await h.card(LANZHOU_CHAT, item["id"])
+        await h.say(DESK_CHAT, ZHAO, f"/assign {item['id']} 张三")
+        refusal = await h.answer_to(DESK_CHAT, "2 位“张三”")
+        assert "1001" in refusal.text and "1004" in refusal.text
+        await h.say(DESK_CHAT, ZHAO, f"/assign {item['id']} 1004")
+        await h.answer_to(DESK_CHAT, "已派给 张三")
+        assert (await h.get_item(item["id"]))["claimed_by"] == 1004
