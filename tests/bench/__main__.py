@@ -36,7 +36,7 @@ from tests.bench.common import (
 )
 
 NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory", "restart", "edits")
-QUICK_NAMES = tuple(n for n in NAMES if n != "restart")  # a restart waits out minutes of Telegram's limits: never in a smoke run unless named
+QUICK_NAMES = tuple(n for n in NAMES if n not in ("restart", "edits"))  # edits: two services; a restart waits out minutes of Telegram's limits: never in a smoke run unless named
 
 
 @dataclass(frozen=True)
