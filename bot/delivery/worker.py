@@ -76,6 +76,7 @@ MAX_IN_FLIGHT = 8
 # the latest state: one request of the chat's twenty a minute instead of three.
 COALESCE_SECONDS = 1.5
 FORUM_PROBE_SECONDS = 600.0  # how often the region chats are asked whether they have topics
+FIRST_PROBE_SECONDS = 10.0  # how long a start waits for the first answer
 
 
 @dataclass
@@ -179,21 +180,32 @@ class DeliveryWorker:
             log.warning("delivery: database unavailable at start (%s)", exc)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="liuyan-delivery")
-        self._forum_task = asyncio.create_task(self._probe_forums(), name="liuyan-forums")
+        # the first items after a start already know which chats have topics (bounded: a slow
+        # Telegram must not hold the start; the background probe goes on)
+        first = asyncio.create_task(self._probe_forums_once(), name="liuyan-forums-first")
+        try:
+            await asyncio.wait_for(asyncio.shield(first), FIRST_PROBE_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("delivery: asking the chats about topics takes long; going on meanwhile")
+        self._forum_task = asyncio.create_task(self._probe_forums(first), name="liuyan-forums")
 
-    async def _probe_forums(self) -> None:
-        """Ask now and then which target chats are forums where the bot may manage topics (a
-        group that turns topics on later is picked up for the items that come after)."""
+    async def _probe_forums_once(self) -> None:
         from bot.delivery.forums import probe_forums
 
+        try:
+            await probe_forums(self.db, self.bot, self.wall)
+        except DatabaseUnavailable:
+            pass
+        except Exception:  # noqa: BLE001 - a probe is a convenience; updates teach the same
+            log.warning("delivery: could not ask the chats about topics", exc_info=True)
+
+    async def _probe_forums(self, first: "asyncio.Task[None]") -> None:
+        """Ask now and then which target chats are forums where the bot may manage topics (a
+        group that turns topics on later is picked up for the items that come after)."""
+        await first
         while not self._stopping:
-            try:
-                await probe_forums(self.db, self.bot, self.wall)
-            except DatabaseUnavailable:
-                pass
-            except Exception:  # noqa: BLE001 - a probe is a convenience; updates teach the same
-                log.warning("delivery: could not ask the chats about topics", exc_info=True)
             await asyncio.sleep(self.forum_probe_seconds)  # cancelled by stop()
+            await self._probe_forums_once()
 
     async def _resume_pacing(self) -> None:
         """Start the pacing windows from what Telegram has already counted: the sends of the last
