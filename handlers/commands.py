@@ -11,8 +11,8 @@ from bot.workflow.notes import show_with_notes
 from bot.workflow.answers import send_help
 from bot.workflow.cards import item_for_card
 from bot.workflow.roster import remember_private_chat
-from handlers.common import answer, command_rest, is_private, parse_number, run_step, split_number
-from handlers.topics import item_of_topic, numbered, replied_to
+from handlers.common import answer, command_rest, is_private, run_step, split_number
+from handlers.topics import item_of_topic, numbered, replied_to, the_item
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,14 +98,8 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id = await item_of_topic(s, update.effective_message)
-        if item_id is not None:
-            item_id, _ = await numbered(s, actor, update, "usage.show")
-        else:
-            rest = command_rest(update.effective_message.text).strip()
-            item_id = parse_number(rest) if rest else None
+        item_id = await the_item(s, actor, update, "usage.show")
         if item_id is None:
-            await answer(s, actor, "usage.show")
             return
         await s.act(show_with_notes, s.workflow, item_id, actor, s.now(), private=is_private(update))
 
@@ -121,14 +115,8 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def supervise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id = await item_of_topic(s, update.effective_message)
-        if item_id is not None:
-            item_id, _ = await numbered(s, actor, update, "usage.supervise")
-        else:
-            rest = command_rest(update.effective_message.text).strip()
-            item_id = parse_number(rest) if rest else None
+        item_id = await the_item(s, actor, update, "usage.supervise")
         if item_id is None:
-            await answer(s, actor, "usage.supervise")
             return
         await s.act(supervision.supervise, s.workflow, item_id, actor, s.now())
 

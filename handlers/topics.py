@@ -12,7 +12,6 @@ own membership changes); they are noted for the next item's topic.
 
 from __future__ import annotations
 
-from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -26,7 +25,7 @@ from bot.workflow import Actor
 from bot.workflow.assign import assign as assign_step
 from bot.workflow.notes import holder_message, note as note_step
 from bot.workflow.topics import topic_item
-from handlers.common import actor_of, answer, command_rest, run_step, services, split_number
+from handlers.common import actor_of, answer, command_rest, parse_number, run_step, services, split_number
 
 
 def replied_to(message: Message) -> Message | None:
@@ -67,6 +66,19 @@ async def numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> t
             await answer(s, actor, "refuse.bad_number", value=first[:30])
         await answer(s, actor, usage)
     return item_id, after.strip()
+
+
+async def the_item(s: AppContext, actor: Actor, update: Update, usage: str) -> int | None:
+    """``/command N`` (nothing else), or ``/command`` in the item's topic: the item, or None after
+    answering with the usage."""
+    if await item_of_topic(s, update.effective_message) is not None:
+        item_id, _ = await numbered(s, actor, update, usage)
+        return item_id
+    rest = command_rest(update.effective_message.text).strip()
+    item_id = parse_number(rest) if rest else None
+    if item_id is None:
+        await answer(s, actor, usage)
+    return item_id
 
 
 async def assign(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,7 +137,7 @@ async def learn_forum(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if chat is None or chat.type != ChatType.SUPERGROUP:
         return
     s = services(context)
-    known: dict[int, Any] = s.extras.setdefault("forums", {})
+    known: dict[tuple[int, str], bool] = s.extras.setdefault("forums", {})
     change: dict[str, bool] = {}
     if known.get((chat.id, "forum")) != bool(chat.is_forum):
         change["is_forum"] = bool(chat.is_forum)
