@@ -209,6 +209,14 @@ class FollowupConfig:
 
 
 @dataclass(frozen=True)
+class ClaimsConfig:
+    """Claim leases: a claim with neither a reply nor a note for ``lease_hours`` working hours is
+    nudged, after twice that it lapses back to unclaimed (None: claims never lapse)."""
+
+    lease_hours: float | None = None
+
+
+@dataclass(frozen=True)
 class SensitivityCategoryConfig:
     """One category of sensitive content (e.g. mass incidents) with its terms and weight."""
 
@@ -302,6 +310,7 @@ class Config:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
     verification: VerificationConfig = field(default_factory=VerificationConfig)
     followup: FollowupConfig | None = None  # None: 回头看 is off
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     language: str = "zh"  # the deployment's language for group chats
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
@@ -389,6 +398,7 @@ def parse_config(
     verification = _parse_verification(_section(data, "verification"), schedule)
     followup = _parse_followup(_section(data, "followup")) if "followup" in data else None
     language = _parse_language(data)
+    claims = _parse_claims(_section(data, "claims"))
 
     return Config(
         telegram=telegram,
@@ -408,6 +418,7 @@ def parse_config(
         verification=verification,
         followup=followup,
         language=language,
+        claims=claims,
         source_path=Path(source_path) if source_path is not None else None,
     )
 
@@ -437,6 +448,7 @@ _SECTION_SHAPES: dict[str, type] = {
     "calendar": WorkCalendar,
     "verification": VerificationConfig,
     "followup": FollowupConfig,
+    "claims": ClaimsConfig,
 }
 _SECTION_KEYS: dict[str, tuple[str, ...]] = {name: _keys(shape) for name, shape in _SECTION_SHAPES.items()}
 _SECTION_KEYS["bot"] = ("language",)
@@ -739,6 +751,13 @@ def _parse_reminders(sec: _Section) -> RemindersConfig:
         before_deadline=before,
         quiet_for_urgent=sec.opt("quiet_for_urgent", _bool, d.quiet_for_urgent),
     )
+
+
+def _parse_claims(sec: _Section) -> ClaimsConfig:
+    hours = sec.opt("lease_hours", _positive_float, None)
+    if hours is not None and hours > 24 * 366:
+        raise ConfigError(sec.key("lease_hours"), f"at most {24 * 366} working hours, got {hours:g}")
+    return ClaimsConfig(lease_hours=hours)
 
 
 def _parse_triage(sec: _Section) -> TriageConfig:

@@ -22,6 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Config
+from bot.delivery.forums import may_manage_topics
 from bot.render import Renderer
 from bot.workflow.context import common_word_aliases_of
 from bot.rules.workdays import unknown_days
@@ -101,11 +102,6 @@ def _may_post(member: ChatMember, chat_type: str) -> bool:
     return True
 
 
-def _may_manage_topics(member: ChatMember) -> bool:
-    return member.status == ChatMember.OWNER or (
-        isinstance(member, ChatMemberAdministrator) and bool(member.can_manage_topics))
-
-
 async def check_telegram(config: Config) -> list[Check]:
     """The token (getMe), then each configured chat: the bot is in it and may post there."""
     bot = Bot(config.telegram.token, base_url=config.telegram.api_url)
@@ -144,7 +140,7 @@ async def _check_chat(bot: Bot, bot_id: int, name: str, chat_id: int) -> list[Ch
     if not _may_post(member, chat.type):
         return [_line("fail", subject, "doctor.chat_cannot_post_plain", name=name, chat_id=chat_id,
                       status=member.status)]
-    if chat.is_forum and not _may_manage_topics(member):
+    if chat.is_forum and not may_manage_topics(member):
         return [_line("warn", subject, "doctor.chat_no_topics_plain", name=name, chat_id=chat_id)]
     return [_line("ok", subject, "doctor.chat_ok_plain", name=name, chat_id=chat_id, title=chat.title or "")]
 

@@ -7,10 +7,12 @@ from telegram.ext import ContextTypes
 
 from bot.app_context import AppContext
 from bot.workflow import Actor, claims, reading, routing, supervision
+from bot.workflow.notes import show_with_notes
 from bot.workflow.answers import send_help
 from bot.workflow.cards import item_for_card
 from bot.workflow.roster import remember_private_chat
-from handlers.common import answer, command_rest, is_private, parse_number, run_step, split_number
+from handlers.common import answer, command_rest, is_private, run_step, split_number
+from handlers.topics import item_of_topic, numbered, replied_to, the_item
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,6 +35,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
+        topic_item_id = await item_of_topic(s, update.effective_message)
+        if topic_item_id is not None:
+            item_id, _ = await numbered(s, actor, update, "usage.claim")
+            await s.act(claims.claim, s.workflow, item_id, actor, s.now())
+            return
         item_id, rest, first = split_number(command_rest(update.effective_message.text))
         if item_id is None or rest:
             if first and item_id is None:
@@ -50,11 +57,18 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
         message = update.effective_message
         rest = command_rest(message.text)
+        topic_item_id = await item_of_topic(s, message)
+        if topic_item_id is not None:  # in the item's topic all of it is the reply
+            if not rest.strip():
+                await answer(s, actor, "usage.reply")
+                return
+            await s.act(claims.reply, s.workflow, topic_item_id, actor, rest, s.now())
+            return
         item_id, text, _ = split_number(rest)
-        replied_to = message.reply_to_message
+        replied = replied_to(message)
         if item_id is None or not text.strip():
-            if replied_to is not None and actor.chat_id is not None and rest.strip():
-                item_id = await s.act(item_for_card, actor.chat_id, replied_to.message_id)
+            if replied is not None and actor.chat_id is not None and rest.strip():
+                item_id = await s.act(item_for_card, actor.chat_id, replied.message_id)
                 text = rest
             elif item_id is not None:
                 await answer(s, actor, "refuse.empty_reply")
@@ -84,12 +98,10 @@ async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        rest = command_rest(update.effective_message.text).strip()
-        item_id = parse_number(rest) if rest else None
+        item_id = await the_item(s, actor, update, "usage.show")
         if item_id is None:
-            await answer(s, actor, "usage.show")
             return
-        await s.act(reading.show, s.workflow, item_id, actor, s.now(), private=is_private(update))
+        await s.act(show_with_notes, s.workflow, item_id, actor, s.now(), private=is_private(update))
 
     await run_step(update, context, step)
 
@@ -103,10 +115,8 @@ async def mine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def supervise(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        rest = command_rest(update.effective_message.text).strip()
-        item_id = parse_number(rest) if rest else None
+        item_id = await the_item(s, actor, update, "usage.supervise")
         if item_id is None:
-            await answer(s, actor, "usage.supervise")
             return
         await s.act(supervision.supervise, s.workflow, item_id, actor, s.now())
 

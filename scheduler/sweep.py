@@ -34,18 +34,27 @@ SweepPart = Callable[[Session, WorkflowContext, datetime, SweepReport], None]
 
 def parts() -> list[SweepPart]:
     """The time-driven parts, in order: deadlines a newly known calendar moves, reminders and
-    escalation, 报前核查 and 回头看, then reports."""
+    escalation, claim leases, 报前核查 and 回头看, then reports."""
     from bot.workflow.followup import sweep_followups
     from bot.workflow.verification import sweep_verification
     from scheduler import digest, reminders
 
-    return [sweep_calendar, reminders.sweep_reminders, sweep_verification, sweep_followups, digest.sweep_reports]
+    return [sweep_calendar, reminders.sweep_reminders, sweep_claim_leases, sweep_verification, sweep_followups,
+            digest.sweep_reports]
 
 
 def sweep_calendar(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:
     from bot.workflow.calendar_refresh import refresh_provisional
 
     report.add("deadlines moved by the calendar", refresh_provisional(session, workflow, now))
+
+
+def sweep_claim_leases(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:
+    from bot.workflow.leases import sweep_leases
+
+    nudged, lapsed = sweep_leases(session, workflow, now)
+    report.add("claim leases nudged", nudged)
+    report.add("claims lapsed", lapsed)
 
 
 def sweep(session: Session, workflow: WorkflowContext, now: datetime) -> SweepReport:

@@ -126,6 +126,7 @@ class Item(SQLModel, table=True):
     followup_due: Optional[datetime] = _dt(default=None, index=True)
     followup_asked_at: Optional[datetime] = _dt(default=None)
     followup_at: Optional[datetime] = _dt(default=None)  # the latest answer
+    released_from: Optional[str] = Field(default=None, max_length=200)  # whose claim lapsed (the card says so)
 
 
 def live_items() -> Any:
@@ -176,6 +177,7 @@ class Outbox(SQLModel, table=True):
     payload: str = Field(sa_type=Text)  # JSON: text, buttons, file name, ...
     item_id: Optional[int] = Field(default=None, index=True)
     card_id: Optional[int] = Field(default=None, index=True)  # for edits: the card being edited
+    topic_id: Optional[int] = Field(default=None, index=True)  # said inside this item's forum topic
     purpose: str = Field(default="message", max_length=40)
     dedupe_key: Optional[str] = Field(default=None, max_length=200)
     status: str = Field(default="pending", max_length=20)  # pending | sent | failed | superseded
@@ -268,6 +270,26 @@ class Meta(SQLModel, table=True):
     value: str = Field(default="", sa_type=Text)
 
 
+class Topic(SQLModel, table=True):
+    """An item's forum topic in its chat (a forum group). ``thread_id`` is Telegram's
+    ``message_thread_id``, known once the topic is created; until then (and again after the
+    topic was deleted by hand) the rows that go inside it wait for ``create_row`` and ``card_row``,
+    the topic's creation and its first message (the card). ``name`` and ``closed`` are what the
+    bot last asked Telegram for; ``active`` is False once the item moved to another chat."""
+
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_chat_thread", "chat_id", "thread_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    thread_id: Optional[int] = Field(default=None, sa_type=BigInteger)
+    name: str = Field(max_length=200)
+    closed: bool = False
+    active: bool = True
+    create_row: Optional[int] = None
+    card_row: Optional[int] = None
+    created_at: datetime = _dt()
 
 class Selection(SQLModel, table=True):
     """报前核查: an item chosen for one weekly roundup and its region's verification of it.
@@ -308,5 +330,16 @@ class LearnedModel(SQLModel, table=True):
     data: bytes = Field(sa_type=LargeBinary)
 
 
+class ForumChat(SQLModel, table=True):
+    """What the bot knows of a group's topics: whether it is a forum and whether the bot may
+    manage topics there (learned from getChat and the bot's membership, and from updates)."""
 
-__all__ = ["live_items", "LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "Selection", "UTCDateTime"]
+    __tablename__ = "forum_chats"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    is_forum: bool = False
+    manage_topics: bool = False
+    checked_at: Optional[datetime] = _dt(default=None)
+
+
+__all__ = ["live_items", "LearnedModel", "Item", "Event", "Outbox", "Card", "ChatState", "ExtensionRequest", "Region", "Officer", "Meta", "Selection", "Topic", "ForumChat", "UTCDateTime"]

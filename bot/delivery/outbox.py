@@ -17,7 +17,8 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from storage.models import Card, Outbox
+from bot.delivery.topics import topic_for_message
+from storage.models import Card, Outbox, Topic
 
 PRIORITY_LANE = 0
 ROUTINE_LANE = 1
@@ -106,12 +107,17 @@ def enqueue_message(
     """Queue a sendMessage (HTML). With ``dedupe_key``, a second call with the same key queues nothing."""
     if dedupe_key is not None and _exists(session, dedupe_key):
         return None
+    # a message about one item goes into the item's topic where its chat has one; an answer to a
+    # person goes where they wrote (a reply lands in the replied message's topic)
+    topic_id = (topic_for_message(session, item_id, chat_id, now)
+                if item_id is not None and reply_to_message_id is None else None)
     row = Outbox(
         chat_id=chat_id,
         method="sendMessage",
         lane=lane,
         payload=_message_payload(text, buttons, reply_to_message_id),
         item_id=item_id,
+        topic_id=topic_id,
         purpose=purpose,
         dedupe_key=dedupe_key,
         created_at=now,
@@ -125,19 +131,26 @@ def enqueue_cards(
     cards: Sequence[tuple[Any, int, str, Keyboard | None, int]],
     *,
     now: datetime,
+    topics: dict[int, Topic] | None = None,
 ) -> None:
     """Queue the cards of new items, ``(item, chat_id, text, buttons, lane)`` each, with one
     multi-row INSERT into the outbox and one into cards; each :class:`Card` learns its Telegram
-    message id once sent."""
+    message id once sent. ``topics`` (item id → its new topic): the card is the topic's first
+    message."""
     if not cards:
         return
+    topics = topics or {}
     # (one card per item: the returned rows are matched by item, which keeps this one INSERT)
     outbox_ids = dict(session.execute(
         insert(Outbox).returning(Outbox.item_id, Outbox.id),
         [{"chat_id": chat_id, "method": "sendMessage", "lane": lane, "item_id": item.id, "purpose": "card",
-          "payload": _message_payload(text, buttons), "created_at": now, "status": "pending", "attempts": 0}
+          "payload": _message_payload(text, buttons), "created_at": now, "status": "pending", "attempts": 0,
+          "topic_id": topics[item.id].id if item.id in topics else None}
          for item, chat_id, text, buttons, lane in cards],
     ).all())
+    for item_id, topic in topics.items():
+        topic.card_row = outbox_ids[item_id]
+        session.add(topic)
     session.execute(insert(Card), [
         {"item_id": item.id, "chat_id": chat_id, "outbox_id": outbox_ids[item.id], "created_at": now, "active": True}
         for item, chat_id, _, _, _ in cards])

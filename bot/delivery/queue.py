@@ -23,8 +23,9 @@ from sqlalchemy import BigInteger, bindparam, case, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from bot.delivery import topics
 from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
-from storage.models import Card, ChatState, Outbox, Region
+from storage.models import Card, ChatState, Outbox, Region, Topic
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Head:
     row: Outbox
     due: datetime | None  # not before this wall time (a retry's backoff); None: now
     card_message_id: int | None = None  # an edit: the message it edits, read with the head
+    thread_id: int | None = None  # said inside a forum topic: its message_thread_id
 
 
 
@@ -63,13 +65,15 @@ def chat_states(session: Session) -> set[int]:
     return {c.chat_id for c in session.exec(select(ChatState).where(ChatState.blocked == True))}  # noqa: E712
 
 
-def chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[Head], list[tuple[str, int]]]:
+def chat_heads(session: Session, now: datetime, busy: set[int],
+               held: set[int] | frozenset[int] = frozenset()) -> tuple[list[Head], list[tuple[str, int]]]:
     """The next row of every chat (priority lane first, then oldest), read only; and the repairs
     some heads need first, as ``("repost" | "fail", row id)`` for :func:`repair_heads`.
 
     A chat whose row is leased (here or by another process) has no head: one request at a time
     per chat keeps its order. A head backing off after an error holds its chat back (``due``), so
-    later rows never overtake it. An edit waits for its card's message id.
+    later rows never overtake it. An edit waits for its card's message id. Rows in ``held`` (card
+    edits gathering changes) are passed over: the chat's later rows go meanwhile.
     """
     sending = {r[0] for r in session.exec(
         sa_select(Outbox.chat_id).where(Outbox.status == "sending").distinct())}
@@ -78,7 +82,7 @@ def chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[He
             Outbox.id,
             func.row_number().over(partition_by=Outbox.chat_id, order_by=(Outbox.lane, Outbox.id)).label("rn"),
         )
-        .where(Outbox.status == "pending")
+        .where(Outbox.status == "pending", *((Outbox.id.notin_(held),) if held else ()))  # type: ignore[union-attr]
         .subquery()
     )
     heads = sa_select(ranked.c.id).where(ranked.c.rn == 1)
@@ -104,9 +108,119 @@ def chat_heads(session: Session, now: datetime, busy: set[int]) -> tuple[list[He
                 row = card_row  # the card itself goes first
             elif card is not None:
                 message_id = card.message_id
-        out.append(Head(row, row.not_before if row.not_before and row.not_before > now else None, message_id))
+        thread_id = None
+        if row.topic_id is not None:
+            first = topic_first(session, row)
+            if first is None:
+                continue  # what must go first is on its way
+            row, thread_id = first
+        out.append(Head(row, row.not_before if row.not_before and row.not_before > now else None, message_id,
+                        thread_id))
     out.sort(key=lambda h: (h.row.lane, h.row.id))
     return out, repairs
+
+
+def topic_first(session: Session, row: Outbox) -> tuple[Outbox, int | None] | None:
+    """What goes first for a row said in (or done to) a topic, and the topic's thread id: the
+    topic's creation, then its card, then a reopening, then the row itself. None: one of those is
+    being sent now. A topic whose creation failed (the chat is no forum after all) has no thread:
+    its rows go to the chat's General topic."""
+    topic = session.get(Topic, row.topic_id)
+    if topic is None:
+        return row, None
+    if row.method == topics.CREATE:
+        return row, None
+    for first_id in ((topic.create_row,) if topic.thread_id is None else ()) + (topic.card_row,):
+        if first_id is None or first_id == row.id:
+            continue
+        first = session.get(Outbox, first_id)
+        if first is None or first.status in ("sent", "failed", "superseded"):
+            continue
+        if first.status != "pending":
+            return None
+        return (first, None) if first.method == topics.CREATE else (first, topic.thread_id)
+    if topic.thread_id is not None and row.method != topics.REOPEN:
+        reopen = topics.pending_reopen(session, topic.id or 0)
+        if reopen is not None and reopen.id != row.id:
+            return reopen, topic.thread_id
+    return row, topic.thread_id
+
+
+def topic_created(session: Session, row_id: int, thread_id: int, at: datetime) -> None:
+    """Telegram created a topic: the row is sent, the topic knows its thread id."""
+    mark_sent_many(session, [(row_id, None, at)])
+    session.exec(update(Topic).where(Topic.create_row == row_id).values(thread_id=thread_id))
+
+
+def topic_trouble(session: Session, row_id: int, error: str, now: datetime) -> bool:
+    """Telegram refused a row said in or done to a topic; returns whether this handled it.
+
+    - not modified (a rename to the same name, closing a closed topic): done;
+    - a creation refused (no forum, no rights): the chat gets no more topics until it is seen to
+      allow them again, and what waited for this one goes to General;
+    - TOPIC_CLOSED (closed by hand while its item is open): the topic is reopened first;
+    - thread not found (deleted by hand): the topic is created again, the card posted in it anew.
+    """
+    row = session.get(Outbox, row_id)
+    if row is None or row.topic_id is None:
+        return False
+    topic = session.get(Topic, row.topic_id)
+    message = error.lower()
+    if topic is None:
+        return False
+    if "topic_not_modified" in message or "not modified" in message:
+        mark_sent_many(session, [(row_id, None, now)])
+        return True
+    if row.method == topics.CREATE:
+        if "not a forum" in message or "rights" in message:
+            mark_failed(session, row_id, error)
+            topics.note_forum(session, row.chat_id, now, **(
+                {"is_forum": False} if "not a forum" in message else {"manage_topics": False}))
+            return True
+        return False
+    if "topic_closed" in message:
+        if topics.pending_reopen(session, topic.id or 0) is None:
+            topics.queue_op(session, topic, topics.REOPEN, now, PRIORITY_LANE)
+        requeue(session, row_id, None, False, None)
+        return True
+    if "thread not found" in message:
+        _recreate_topic(session, topic, row, now)
+        return True
+    return False
+
+
+def _recreate_topic(session: Session, topic: Topic, row: Outbox, now: datetime) -> None:
+    """A topic deleted by hand is made again under its current name, the item's card posted in it
+    anew; the row that found it gone follows (a rename or a reopening is moot now)."""
+    create = Outbox(chat_id=topic.chat_id, method=topics.CREATE, lane=PRIORITY_LANE, item_id=topic.item_id,
+                    topic_id=topic.id, purpose="topic", created_at=now,
+                    payload=json.dumps({"name": topic.name}, ensure_ascii=False))
+    session.add(create)
+    session.flush()
+    topic.thread_id, topic.create_row = None, create.id
+    if row.purpose == "card" and row.method == "sendMessage":
+        topic.card_row = row.id
+        requeue(session, row.id, None, False, None)
+    else:
+        card = session.exec(select(Card).where(Card.item_id == topic.item_id, Card.chat_id == topic.chat_id,
+                                               Card.active == True)).first()  # noqa: E712
+        if card is not None:
+            repost = Outbox(chat_id=topic.chat_id, method="sendMessage", lane=PRIORITY_LANE, item_id=topic.item_id,
+                            topic_id=topic.id, purpose="card", created_at=now,
+                            payload=json.dumps(topics.latest_card_payload(session, card), ensure_ascii=False))
+            session.add(repost)
+            session.flush()
+            card.outbox_id, card.message_id = repost.id, None
+            session.add(card)
+            topic.card_row = repost.id
+        if row.method in (topics.RENAME, topics.REOPEN):
+            mark_sent_many(session, [(row.id, None, now)])
+        else:
+            requeue(session, row.id, None, False, None)
+    if topic.closed and row.method != topics.CLOSE:
+        topic.closed = False  # a new topic is open; close it again after its card
+        topics.set_closed(session, topic, True, now, PRIORITY_LANE + 1)
+    session.add(topic)
 
 
 def repair_heads(session: Session, repairs: list[tuple[str, int]]) -> None:
@@ -222,6 +336,10 @@ def repost_card(session: Session, row_id: int) -> None:
         payload.pop("buttons", None)
     row.method, row.status, row.not_before, row.purpose = "sendMessage", "pending", None, "card"
     row.payload = json.dumps(payload, ensure_ascii=False)
+    if card is not None:  # posted again inside the item's topic, where it has one
+        topic = topics.topic_in(session, card.item_id, row.chat_id)
+        if topic is not None:
+            row.topic_id = topic.id
     session.add(row)
     if card is not None:
         card.outbox_id, card.message_id, card.chat_id = row.id, None, row.chat_id

@@ -56,7 +56,7 @@ from telegram.error import (
 )
 
 from bot.app_context import wall_clock
-from bot.delivery import queue
+from bot.delivery import queue, topics
 from bot.delivery.pacing import Pacer
 from storage.db import Database, DatabaseUnavailable
 from storage.models import Outbox
@@ -71,6 +71,12 @@ DB_RETRY_SECONDS = 2.0
 # trip 8 requests carry 80 a second. More buys nothing and costs: httpx checks every pooled
 # connection on each request, so 32 in flight cost twice the CPU per send of 8 (measured here).
 MAX_IN_FLIGHT = 8
+# Card edits and topic renames wait this long after the first change is seen, so that changes
+# made in quick succession (claim, note and reply within a second) reach Telegram as one edit of
+# the latest state: one request of the chat's twenty a minute instead of three.
+COALESCE_SECONDS = 1.5
+FORUM_PROBE_SECONDS = 600.0  # how often the region chats are asked whether they have topics
+FIRST_PROBE_SECONDS = 10.0  # how long a start waits for the first answer
 
 
 @dataclass
@@ -94,7 +100,9 @@ class DeliveryWorker:
                  wall: Callable[[], datetime] = wall_clock,
                  skip_time: Callable[[float], None] | None = None,
                  backoff_base: float = 0.5, max_backoff: float = MAX_BACKOFF,
-                 probe_seconds: float = BLOCKED_PROBE_SECONDS) -> None:
+                 probe_seconds: float = BLOCKED_PROBE_SECONDS,
+                 coalesce_seconds: float = COALESCE_SECONDS,
+                 forum_probe_seconds: float = FORUM_PROBE_SECONDS) -> None:
         self.db = db
         self.bot = bot
         self.desk_chat_id = desk_chat_id
@@ -109,6 +117,11 @@ class DeliveryWorker:
         self.backoff_base = backoff_base
         self.max_backoff = max_backoff
         self.probe_seconds = probe_seconds
+        self.coalesce_seconds = coalesce_seconds
+        self.forum_probe_seconds = forum_probe_seconds
+        self._coalescing: dict[tuple[str, int], float] = {}  # card or topic -> when its first change was seen
+        self._deferred: dict[int, tuple[str, int]] = {}  # row ids held back while their window lasts
+        self._forum_task: asyncio.Task[None] | None = None
         self.worker_id = uuid.uuid4().hex[:12]
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
@@ -168,6 +181,32 @@ class DeliveryWorker:
             log.warning("delivery: database unavailable at start (%s)", exc)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="liuyan-delivery")
+        # the first items after a start already know which chats have topics (bounded: a slow
+        # Telegram must not hold the start; the background probe goes on)
+        first = asyncio.create_task(self._probe_forums_once(), name="liuyan-forums-first")
+        try:
+            await asyncio.wait_for(asyncio.shield(first), FIRST_PROBE_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("delivery: asking the chats about topics takes long; going on meanwhile")
+        self._forum_task = asyncio.create_task(self._probe_forums(first), name="liuyan-forums")
+
+    async def _probe_forums_once(self) -> None:
+        from bot.delivery.forums import probe_forums
+
+        try:
+            await probe_forums(self.db, self.bot, self.wall)
+        except DatabaseUnavailable:
+            pass
+        except Exception:  # noqa: BLE001 - a probe is a convenience; updates teach the same
+            log.warning("delivery: could not ask the chats about topics", exc_info=True)
+
+    async def _probe_forums(self, first: "asyncio.Task[None]") -> None:
+        """Ask now and then which target chats are forums where the bot may manage topics (a
+        group that turns topics on later is picked up for the items that come after)."""
+        await first
+        while not self._stopping:
+            await asyncio.sleep(self.forum_probe_seconds)  # cancelled by stop()
+            await self._probe_forums_once()
 
     async def _resume_pacing(self) -> None:
         """Start the pacing windows from what Telegram has already counted: the sends of the last
@@ -188,6 +227,10 @@ class DeliveryWorker:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._forum_task is not None:
+            self._forum_task.cancel()
+            await asyncio.gather(self._forum_task, return_exceptions=True)
+            self._forum_task = None
         if self._in_flight:
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
         if self._sole is not None:
@@ -275,7 +318,8 @@ class DeliveryWorker:
             self._blocked = await self.db.run(queue.chat_states)
         blocked = self._blocked
         # a read: polling the outbox never holds up the writers (commands, intake)
-        heads, repairs = await self.db.read(queue.chat_heads, now_wall, set(self._in_flight))
+        held = self._held_back(mono)
+        heads, repairs = await self.db.read(queue.chat_heads, now_wall, set(self._in_flight), held)
         if repairs:
             await self.db.run(queue.repair_heads, repairs)
             self._wake.set()  # the repaired rows are heads of the next cycle
@@ -293,6 +337,11 @@ class DeliveryWorker:
             row = head.row
             chat = row.chat_id
             if chat in self._in_flight:
+                continue
+            hold = self._coalesce(head, mono)
+            if hold is not None:
+                clock_wait = hold if clock_wait is None else min(clock_wait, hold)
+                self._wake.set()  # the chat's other rows need not wait for this edit
                 continue
             if head.due is not None and head.due > now_wall:
                 wait = (head.due - now_wall).total_seconds()
@@ -328,7 +377,8 @@ class DeliveryWorker:
                     continue
                 head.row.payload = leased[head.row.id]
                 self._in_flight[head.row.chat_id] = asyncio.create_task(
-                    self._send(head.row, slots, head.card_message_id, until), name=f"send-{head.row.id}")
+                    self._send(head.row, slots, head.card_message_id, until, head.thread_id),
+                    name=f"send-{head.row.id}")
         for wait in (wall_wait, clock_wait):
             if wait is not None:
                 next_wake = min(next_wake, wait)
@@ -336,12 +386,42 @@ class DeliveryWorker:
             clock_wait = None  # something is due on the wall clock first: wait for real
         return next_wake, clock_wait
 
+    def _coalesce(self, head: queue.Head, mono: float) -> float | None:
+        """Seconds a card edit or topic rename is held back (None: it may go): the first change
+        of a card opens a window, and the newest edit when the window ends carries them all."""
+        row = head.row
+        if row.attempts or self.coalesce_seconds <= 0:
+            return None
+        if row.method == "editMessageText" and row.card_id is not None:
+            key = ("card", row.card_id)
+        elif row.method == "editForumTopic" and row.topic_id is not None:
+            key = ("topic", row.topic_id)
+        else:
+            return None
+        first = self._coalescing.setdefault(key, mono)
+        if mono >= first + self.coalesce_seconds:
+            self._coalescing.pop(key, None)
+            return None
+        self._deferred[row.id or 0] = key
+        return first + self.coalesce_seconds - mono
+
+    def _held_back(self, mono: float) -> set[int]:
+        """The rows whose coalescing window is still open (the others are forgotten)."""
+        held: set[int] = set()
+        for row_id, key in list(self._deferred.items()):
+            first = self._coalescing.get(key)
+            if first is not None and mono < first + self.coalesce_seconds:
+                held.add(row_id)
+            else:
+                del self._deferred[row_id]
+        return held
+
     # ------------------------------------------------------------------ one send
 
     async def _send(self, row: Outbox, slots: Any, card_message_id: int | None = None,
-                    leased_until: datetime | None = None) -> None:
+                    leased_until: datetime | None = None, thread_id: int | None = None) -> None:
         try:
-            await self._send_once(row, slots, card_message_id)
+            await self._send_once(row, slots, card_message_id, thread_id)
         except DatabaseUnavailable as exc:
             # what became of the row could not be written: it keeps its lease, and is given back to
             # the queue as soon as the database answers again rather than when the lease runs out
@@ -356,11 +436,12 @@ class DeliveryWorker:
             self._in_flight.pop(row.chat_id, None)
             self._wake.set()
 
-    async def _send_once(self, row: Outbox, slots: Any, card_message_id: int | None) -> None:
+    async def _send_once(self, row: Outbox, slots: Any, card_message_id: int | None,
+                         thread_id: int | None = None) -> None:
         chat = row.chat_id
         try:
             try:
-                outcome = await self._call(row, card_message_id)
+                outcome = await self._call(row, card_message_id, thread_id)
             except (RetryAfter, ChatMigrated, Forbidden, BadRequest):
                 self.pacer.release(slots)  # refused: Telegram posted nothing and counts nothing
                 raise
@@ -374,7 +455,10 @@ class DeliveryWorker:
                 self.pacer.finish(slots, self.clock())
                 raise
             self.pacer.finish(slots, self.clock())
-            await self._record_sent(row.id, outcome)
+            if row.method == topics.CREATE and outcome is not None:
+                await self.db.run(queue.topic_created, row.id, outcome, self.wall())
+            else:
+                await self._record_sent(row.id, outcome)
             self.stats.sent += 1
             if chat in self._blocked_probe:
                 self._blocked_probe.pop(chat, None)
@@ -394,7 +478,10 @@ class DeliveryWorker:
             await self._refused_by_chat(row, str(exc))
         except BadRequest as exc:
             message = str(exc).lower()
-            if "not modified" in message:
+            if (row.topic_id is not None
+                    and await self.db.run(queue.topic_trouble, row.id, str(exc), self.wall())):
+                log.info("delivery: topic of row %s: %s", row.id, exc)
+            elif "not modified" in message:
                 await self.db.run(queue.mark_sent_many, [(row.id, None, self.wall())])
             elif row.method == "editMessageText" and row.card_id is not None and (
                     "message to edit not found" in message or "message can't be edited" in message):
@@ -476,8 +563,9 @@ class DeliveryWorker:
         delay = min(self.max_backoff, self.backoff_base * (2 ** min(row.attempts, 16)))
         await self.db.run(queue.requeue, row.id, self.wall() + timedelta(seconds=delay), True, error)
 
-    async def _call(self, row: Outbox, card_message_id: int | None = None) -> int | None:
-        """Send one row; returns Telegram's message id (None for edits)."""
+    async def _call(self, row: Outbox, card_message_id: int | None = None,
+                    thread_id: int | None = None) -> int | None:
+        """Send one row; returns Telegram's message id (None for edits; a new topic's thread id)."""
         payload = json.loads(row.payload)
         markup = _markup(payload.get("buttons"))
         if row.method == "sendMessage":
@@ -485,9 +573,11 @@ class DeliveryWorker:
             msg = await self.bot.send_message(
                 row.chat_id, payload["text"], parse_mode=ParseMode.HTML, reply_markup=markup,
                 reply_parameters=ReplyParameters(reply, allow_sending_without_reply=True) if reply else None,
-                disable_web_page_preview=True,
+                disable_web_page_preview=True, message_thread_id=thread_id,
             )
             return msg.message_id
+        if row.method in topics.TOPIC_METHODS:
+            return await self._topic_call(row, payload, thread_id)
         if row.method == "editMessageText":
             message_id = card_message_id or await self.db.run(queue.card_message_id, row.card_id)
             if message_id is None:
@@ -507,6 +597,22 @@ class DeliveryWorker:
             msg = await self.bot.send_document(row.chat_id, file, caption=payload.get("caption"),
                                                parse_mode=ParseMode.HTML)
         return msg.message_id
+
+
+    async def _topic_call(self, row: Outbox, payload: dict[str, Any], thread_id: int | None) -> int | None:
+        """A topic operation; one on a topic that could not be created (no forum) is moot."""
+        if row.method == topics.CREATE:
+            topic = await self.bot.create_forum_topic(row.chat_id, payload["name"])
+            return topic.message_thread_id
+        if thread_id is None:
+            return None
+        if row.method == topics.RENAME:
+            await self.bot.edit_forum_topic(row.chat_id, thread_id, name=payload["name"])
+        elif row.method == topics.CLOSE:
+            await self.bot.close_forum_topic(row.chat_id, thread_id)
+        else:
+            await self.bot.reopen_forum_topic(row.chat_id, thread_id)
+        return None
 
 
 # ---------------------------------------------------------------------- Telegram's answers

@@ -252,8 +252,10 @@ class DemoSandbox:
                                            self.db_url or f"sqlite:///{db_path.resolve().as_posix()}")
                 chats = deployment_chats(self.config)
                 people = [(o.user_id, o.name) for o in self.config.officers]
+            forums = {r.chat_id for r in self.config.regions
+                      if self.own_config is None and r.code in self.scenario.forums}
             for chat_id, title in chats.items():
-                self.standin.register_chat(chat_id, title, type="supergroup")
+                self.standin.register_chat(chat_id, title, type="supergroup", is_forum=chat_id in forums)
             for user_id, name in (*people, VISITOR):
                 self.standin.register_user(user_id, name)
                 self.standin.register_chat(user_id, name, type="private")

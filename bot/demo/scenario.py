@@ -62,6 +62,7 @@ class Scenario:
     rate: float
     steps: tuple[Step, ...]
     samples: dict[str, dict[str, Any]] = field(repr=False)
+    forums: tuple[str, ...] = ()  # regions whose group has topics (a topic per item)
 
     @property
     def end(self) -> datetime:
@@ -79,6 +80,9 @@ class Scenario:
                 raise ScenarioError(f"step[{s.index}].by: user {s.by} is not in the roster")
             if s.chat not in ("region", "desk", "leaders", "private") and s.chat not in regions:
                 raise ScenarioError(f"step[{s.index}].chat: unknown region {s.chat!r}")
+        for code in self.forums:
+            if code not in regions:
+                raise ScenarioError(f"forums: unknown region {code!r}")
 
 
 def load_samples(path: Path = MESSAGES_FILE) -> dict[str, dict[str, Any]]:
@@ -153,7 +157,10 @@ def load_scenario(path: Path = SCENARIO_FILE, *, samples_path: Path = MESSAGES_F
             arrived.add(step.message)
         steps.append(step)
         earliest = jump or at
-    return Scenario(start=start, rate=float(rate), steps=tuple(steps), samples=samples)
+    forums = data.get("forums", [])
+    if not isinstance(forums, list) or not all(isinstance(code, str) for code in forums):
+        raise ScenarioError(f"forums: a list of region codes, got {forums!r}")
+    return Scenario(start=start, rate=float(rate), steps=tuple(steps), samples=samples, forums=tuple(forums))
 
 
 def _check_step(step: Step, where: str, samples: dict[str, dict[str, Any]], arrived: set[str]) -> None:
@@ -273,7 +280,9 @@ class ScenarioRunner:
         chat_id = await self._chat(step)
         text = _PLACEHOLDER.sub(lambda m: str(self._item(m.group(1))), step.say)
         reply_to = await self._card_message(self._item(step.item), chat_id) if step.reply and step.item else None
-        self.standin.inject_message(chat_id, step.by, text, reply_to_message_id=reply_to)
+        # in a forum group, people write about an item inside its topic (a reply finds it by itself)
+        thread = await self._topic(self._item(step.item), chat_id) if step.item and reply_to is None else None
+        self.standin.inject_message(chat_id, step.by, text, reply_to_message_id=reply_to, message_thread_id=thread)
 
     async def _press(self, step: Step) -> None:
         assert step.press is not None and step.item is not None and step.by is not None
@@ -323,6 +332,20 @@ class ScenarioRunner:
                 return cfg.desk.chat_id
             return await self.s.db.run(region_chat, wf, state["region"])
         return await self.s.db.run(region_chat, wf, step.chat)
+
+    async def _topic(self, item_id: int, chat_id: int) -> int | None:
+        """The item's topic in a forum chat, once Telegram created it (None: no topic there)."""
+        from bot.delivery.topics import topic_in
+
+        topic = await self.s.db.read(topic_in, item_id, chat_id)
+        if topic is None:
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_seconds
+        while topic is not None and topic.thread_id is None and loop.time() < deadline:
+            await asyncio.sleep(0.1)  # polling the outbox with a deadline: it has no change event
+            topic = await self.s.db.read(topic_in, item_id, chat_id)
+        return topic.thread_id if topic is not None else None
 
     async def _card_message(self, item_id: int, chat_id: int) -> int:
         """The Telegram message id of the item's live card in the chat, once it has been sent."""

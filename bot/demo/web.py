@@ -35,6 +35,7 @@ JS_KEYS = (
     "speed", "jump_hour", "jump_day", "narration", "show_all", "file", "open_file", "members_region",
     "members_desk", "members_leaders", "members_private", "bot_label", "role_officer", "role_supervisor",
     "role_leader", "role_none", "all_regions", "reconnected", "command_hint",
+    "topics_label", "general",
 )
 JS_PARAMS = {"replying_to": ("name",), "failed": ("reason",)}
 PUSHED = ("message", "edit", "delete")
@@ -91,7 +92,7 @@ class SandboxHub:
             kind = event.get("type")
             if kind in PUSHED and event.get("message"):
                 self.broadcast({"type": kind, "chat_id": event.get("chat_id"), "message": event["message"]})
-            elif kind == "chat":
+            elif kind in ("chat", "topic"):  # a forum topic opened, renamed, closed: the lists change
                 self.broadcast({"type": "chats"})
 
     def _on_clock(self, clock: Any) -> None:
@@ -318,8 +319,12 @@ class SandboxPage:
         reply_to = body.get("reply_to_message_id")
         if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
             raise web.HTTPBadRequest(reason="reply_to_message_id: a message id or null")
+        thread = body.get("message_thread_id")
+        if thread is not None and (not isinstance(thread, int) or isinstance(thread, bool)):
+            raise web.HTTPBadRequest(reason="message_thread_id: a topic's id or null")
         try:
-            message = self.standin.inject_message(chat.id, person["id"], text, reply_to_message_id=reply_to)
+            message = self.standin.inject_message(chat.id, person["id"], text, reply_to_message_id=reply_to,
+                                                  message_thread_id=thread)
         except ValueError as exc:
             raise web.HTTPBadRequest(reason=str(exc)) from None
         return web.json_response({"message_id": message["message_id"], "chat_id": chat.id}, status=201)

@@ -50,7 +50,7 @@ from sqlmodel import Session
 
 from bot.config import Config
 from bot.rules.workdays import WorkCalendar
-from storage.models import Item, live_items
+from storage.models import Event, Item, live_items
 
 __all__ = [
     "PeriodFigures",
@@ -83,6 +83,7 @@ class RegionFigures:
     basically_satisfied: int
     unsatisfied: int
     satisfaction_rate: float | None
+    lapsed: int = 0  # claims that lapsed back to unclaimed in the period (claim leases)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class _Counts:
     unsatisfied: int = 0
     workdays: int = 0
     workdays_n: int = 0
+    lapsed: int = 0
 
     def add(self, other: "_Counts") -> None:
         for name in self.__dataclass_fields__:
@@ -134,6 +136,7 @@ class _Counts:
             basically_satisfied=self.basically,
             unsatisfied=self.unsatisfied,
             satisfaction_rate=rate(self.satisfied + self.basically, self.rated),
+            lapsed=self.lapsed,
         )
 
 
@@ -218,6 +221,12 @@ def compute_figures(session: Session, config: Config, start: datetime, end: date
         c = counts[region]
         c.workdays += _workdays(_as_date(got), _as_date(answered), config.calendar) * int(n)
         c.workdays_n += int(n)
+
+    lapse_rows = session.execute(
+        select(Item.region, func.count()).join(Event, Event.item_id == Item.id)  # type: ignore[arg-type]
+        .where(Event.action == "released", Event.at >= start, Event.at < end).group_by(Item.region))
+    for region, n in lapse_rows:
+        counts[region].lapsed = int(n)
 
     return _assemble(config, start, end, counts)
 

@@ -44,6 +44,10 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "reply": (frozenset(OPEN_STATUSES), Status.REPLIED),
     "close": (frozenset({Status.REPLIED}), Status.CLOSED),
     "reopen": (frozenset({Status.REPLIED, Status.CLOSED}), Status.REOPENED),
+    # a supervisor claims on an officer's behalf (派单); a held item changes hands
+    "assign": (frozenset({Status.NEW, Status.CLAIMED, Status.REOPENED}), Status.CLAIMED),
+    # a claim nobody acted on for twice the lease lapses back to unclaimed
+    "release": (frozenset({Status.CLAIMED}), Status.NEW),
 }
 
 
@@ -176,3 +180,23 @@ def check_read(person: Person, item: ItemView) -> None:
         return
     if person.region not in (ALL_REGIONS, item.region):
         raise Refusal("wrong_region", {"id": item.id, "region": item.region_name or item.region or "—"})
+
+
+def check_assign(person: Person, assignee: Person, item: ItemView) -> None:
+    """派单: a supervisor claims an item on behalf of an officer who may act on it (of its region,
+    or province-wide); a held item may change hands, not go to its holder again."""
+    if not person.in_roster:
+        raise Refusal("not_in_roster")
+    if person.role != Role.SUPERVISOR:
+        raise Refusal("assign_supervisors_only")
+    if assignee.role != Role.OFFICER:
+        raise Refusal("assign_not_officer", {"name": assignee.name, "role": assignee.role or "—"})
+    if assignee.region not in (ALL_REGIONS, item.region):
+        if item.region is None:
+            raise Refusal("not_routed", {"id": item.id})
+        raise Refusal("assign_wrong_region", {"id": item.id, "name": assignee.name,
+                                              "region": item.region_name or item.region})
+    if not can_transition("assign", item.status):
+        raise _status_refusal(person, item)
+    if Status(item.status) == Status.CLAIMED and item.claimed_by == assignee.user_id:
+        raise Refusal("assign_same_holder", {"id": item.id, "name": assignee.name})

@@ -23,7 +23,7 @@ from bot.workflow.cards import refresh_cards
 from bot.workflow.context import SYSTEM, WorkflowContext
 from bot.workflow.deadlines import deadline_for, holder_of
 from bot.workflow.items import log_event
-from bot.workflow.roster import region_chat
+from bot.workflow.roster import item_chat
 from storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def refresh_provisional(session: Session, wf: WorkflowContext, now: datetime) ->
         log_event(session, item, "deadline_moved", SYSTEM, now, old_deadline=old.isoformat() if old else None,
                   deadline=due.isoformat(), provisional=provisional, reason="calendar")
         refresh_cards(session, wf, item, now)
-        target = region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
+        target = item_chat(session, wf, item)
         text = wf.renderer.text("deadlines.calendar_moved", None, holder=holder_of(item), id=item.id,
                                 old=old, deadline=due, provisional=provisional)
         enqueue_message(session, target, text, now=now, lane=PRIORITY_LANE, item_id=item.id,

@@ -25,6 +25,7 @@ from bot.rules.states import Refusal, Status
 from bot.workflow.context import WorkflowContext
 from bot.workflow.roster import item_chat
 from bot.workflow.suggestions import judgement_why, suggestion_buttons
+from bot.workflow.topics import open_topics, sync_topics
 from storage.models import Item, Region
 
 CALLBACK_CLAIM = "claim"
@@ -73,10 +74,13 @@ def post_cards(session: Session, wf: WorkflowContext, items: Sequence[Item], now
     cards = []
     for item in items:
         chat_id = chats.get(item.region) or item_chat(session, wf, item)
+        if item.released_from is not None:  # a lapsed claim is news only in the chat it lapsed in
+            item.released_from = None
+            session.add(item)
         text, buttons = render_card(wf, item)
         lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
         cards.append((item, chat_id, text, buttons, lane))
-    enqueue_cards(session, cards, now=now)
+    enqueue_cards(session, cards, now=now, topics=open_topics(session, wf, cards, now))
 
 
 def refresh_cards(session: Session, wf: WorkflowContext, item: Item, now: datetime,
@@ -85,6 +89,7 @@ def refresh_cards(session: Session, wf: WorkflowContext, item: Item, now: dateti
     for card in active_cards(session, item.id or 0):
         text, buttons = render_card(wf, item)
         enqueue_card_edit(session, card, text, now=now, buttons=buttons, lane=lane)
+    sync_topics(session, wf, item, now)
 
 
 def item_for_card(session: Session, chat_id: int, message_id: int) -> int:

@@ -13,7 +13,7 @@ from bot.workflow.answers import say
 from bot.workflow.cards import refresh_cards
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import get_item, log_event, view
-from bot.workflow.roster import region_chat
+from bot.workflow.roster import item_chat
 from storage.models import Item
 
 CALLBACK_SUPERVISE = "supervise"
@@ -43,7 +43,7 @@ def supervise(session: Session, wf: WorkflowContext, item_id: int, actor: Actor,
     refresh_cards(session, wf, item, now, lane=PRIORITY_LANE)
     notice = wf.renderer.template("supervised.html.j2", None, item=item, by=person.name,
                                   region_name=wf.region_name(item.region))
-    chat = region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
+    chat = item_chat(session, wf, item)
     enqueue_message(session, chat, notice, now=now, lane=PRIORITY_LANE, item_id=item_id,
                     purpose="supervised")
     if confirm and actor.chat_id is not None and actor.chat_id != chat:

@@ -33,7 +33,7 @@ from bot.workflow.cards import CALLBACK_SELECT
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import REASON_LIMIT, short_title
 from bot.workflow.items import get_item, log_event, log_events
-from bot.workflow.roster import region_chat
+from bot.workflow.roster import item_chat
 from storage.models import Item, Meta, Outbox, Selection
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ SCHEDULER = Actor(user_id=None, name="scheduler", source="scheduler")
 
 def place_chat(session: Session, wf: WorkflowContext, item: Item) -> int:
     """The chat of the item's place (its region's), or the desk for an unrouted item."""
-    return region_chat(session, wf, item.region) if item.region else wf.config.desk.chat_id
+    return item_chat(session, wf, item)
 
 
 def place_name(wf: WorkflowContext, item: Item) -> str | None:

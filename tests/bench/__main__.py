@@ -36,8 +36,9 @@ from tests.bench.common import (
     postgres_version,
 )
 
-NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory", "restart", "import", "feed")
-QUICK_NAMES = tuple(n for n in NAMES if n != "restart")  # a restart waits out minutes of Telegram's limits: never in a smoke run unless named
+NAMES = ("intake", "delivery", "alert", "commands", "reports", "memory", "restart", "import", "feed", "edits")
+# never in a smoke run unless named: a restart waits out minutes of Telegram's limits; edits runs two services
+QUICK_NAMES = tuple(n for n in NAMES if n not in ("restart", "edits"))
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 LABELS = {"intake": "1. Intake", "delivery": "2. Delivery pacing", "alert": "3. Alert under backlog",
           "commands": "4. Commands", "reports": "5. Reports", "memory": "6. Memory", "restart": "7. Restart",
-          "import": "8. History import (xlsx)", "feed": "9. Changes feed paging"}
+          "import": "8. History import (xlsx)", "feed": "9. Changes feed paging", "edits": "10. Edits per item"}
 
 
 def _failed(name: str, exc: BaseException) -> Row:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> list[Row]:
     keep the smoke test short."""
     db = None if args.db == "sqlite" else args.db
     groups: list[Callable[[], list[Row]]] = [
-        lambda: run_service_rows(args, db, log, ("intake", "delivery", "alert", "commands", "restart")),
+        lambda: run_service_rows(args, db, log, ("intake", "delivery", "alert", "commands", "restart", "edits")),
         lambda: run_store_rows(args, db, log),
         lambda: run_exchange_rows(args, db, log),
     ]
@@ -116,6 +117,7 @@ def run_service_rows(args: argparse.Namespace, db: str | None, log: Callable[[st
     from tests.bench.alert import bench_alert
     from tests.bench.commands import bench_commands
     from tests.bench.delivery import bench_delivery
+    from tests.bench.edits import bench_edits
     from tests.bench.intake import bench_intake
     from tests.bench.restart import bench_restart
 
@@ -128,6 +130,7 @@ def run_service_rows(args: argparse.Namespace, db: str | None, log: Callable[[st
         ("commands", lambda: bench_commands(sizes.command_rate, sizes.command_seconds, db)),
         ("commands", lambda: bench_commands(sizes.command_rate, sizes.command_seconds, db, delivery="process")),
         ("restart", lambda: bench_restart(sizes.backlog, db)),
+        ("edits", lambda: bench_edits(4 if args.quick else 20, db)),
     ]
     for name, make in steps:
         if name not in args.only or name not in names:

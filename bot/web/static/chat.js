@@ -23,6 +23,7 @@
     unread: new Map(),
     replyTo: null,
     clock: null,
+    topic: new Map(),      // forum chat id -> the topic open in it (0: General; absent: the topic list)
   };
 
   function t(key, params) {
@@ -247,10 +248,56 @@
 
   // ------------------------------------------------------------------ one chat
 
+  // ------------------------------------------------------------------ forum topics
+
+  function isForum(chat) { return !!(chat && chat.is_forum); }
+
+  function openTopic(chat) { return isForum(chat) ? state.topic.get(chat.id) : undefined; }
+
+  function inTopic(m, thread) {
+    return thread === 0 ? !m.message_thread_id : m.message_thread_id === thread;
+  }
+
+  /* A forum group opens on its list of topics, as Telegram's clients show it: General first, then
+   * each topic with its name, a lock when closed, and its last message. */
+  function renderTopics(chat, box) {
+    const list = el("ul", "topic-list");
+    list.dataset.testid = "topic-list";
+    const entries = [{ id: 0, name: t("general"), closed: false }].concat(
+      (chat.topics || []).filter((tp) => !tp.deleted).slice().reverse()
+        .map((tp) => ({ id: tp.message_thread_id, name: tp.name, closed: tp.closed })));
+    for (const entry of entries) {
+      const li = el("li", "topic-item" + (entry.closed ? " closed" : ""));
+      li.dataset.testid = "topic";
+      li.dataset.thread = entry.id;
+      li.setAttribute("role", "button");
+      li.tabIndex = 0;
+      li.appendChild(el("span", "topic-icon", entry.id === 0 ? "#" : (entry.closed ? "🔒" : "💬")));
+      const body = el("div", "topic-body");
+      body.appendChild(el("div", "topic-name", entry.name));
+      let last = null;
+      for (const m of chat.messages.values()) if (m.kind !== "service" && inTopic(m, entry.id)) last = m;
+      body.appendChild(el("div", "topic-preview", preview(last)));
+      li.appendChild(body);
+      const go = () => { state.topic.set(chat.id, entry.id); setReply(null); renderChat(); };
+      li.addEventListener("click", go);
+      li.addEventListener("keydown", (ev) => { if (ev.key === "Enter") go(); });
+      list.appendChild(li);
+    }
+    box.appendChild(list);
+  }
+
+  function topicName(chat, thread) {
+    if (thread === 0) return t("general");
+    const tp = (chat.topics || []).find((x) => x.message_thread_id === thread);
+    return tp ? tp.name : "";
+  }
+
   function renderChat() {
     const chat = state.chats.get(state.active);
     const box = $("messages");
     box.replaceChildren();
+    $("composer").hidden = isForum(chat) && openTopic(chat) === undefined;
     const head = $("chat-avatar");
     if (!chat) {
       $("chat-title").textContent = t("pick_chat");
@@ -263,9 +310,26 @@
     head.replaceWith(fresh);
     $("chat-title").textContent = chatTitle(chat);
     $("chat-sub").textContent = chatSubtitle(chat);
+    const thread = openTopic(chat);
+    if (isForum(chat)) {
+      if (thread === undefined) {
+        $("chat-sub").textContent = t("topics_label") + " · " + chatSubtitle(chat);
+        renderTopics(chat, box);
+        return;
+      }
+      const sub = $("chat-sub");
+      sub.replaceChildren();
+      const up = el("button", "topic-back", "‹ " + t("topics_label"));
+      up.type = "button";
+      up.dataset.testid = "topics-back";
+      up.addEventListener("click", () => { state.topic.delete(chat.id); setReply(null); renderChat(); });
+      sub.appendChild(up);
+      sub.appendChild(el("span", "topic-current", " " + topicName(chat, thread)));
+    }
     let day = null;
     let prev = null;
-    const messages = Array.from(chat.messages.values());
+    const messages = Array.from(chat.messages.values()).filter(
+      (m) => thread === undefined || (inTopic(m, thread) && !(m.kind === "service" && m.message_id === thread)));
     if (!messages.length) box.appendChild(el("div", "empty", t("no_messages")));
     for (const m of messages) {
       const key = dayKey(m.date);
@@ -450,6 +514,8 @@
     if (!text.trim() || state.active === null) return;
     const body = { user_id: state.persona, text: text };
     if (state.replyTo && state.replyTo.chat_id === state.active) body.reply_to_message_id = state.replyTo.message_id;
+    const thread = openTopic(state.chats.get(state.active));
+    if (thread) body.message_thread_id = thread;
     const res = await post("/api/sandbox/chats/" + state.active + "/messages", body);
     if (!res.ok) { toast(t("failed", { reason: res.data.error || res.status })); return; }
     input.value = "";

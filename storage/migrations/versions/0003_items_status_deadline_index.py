@@ -6,7 +6,6 @@ Create Date: 2026-11-25 06:15:47.465286
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa
 
 from storage.migrations.safe_op import op
 

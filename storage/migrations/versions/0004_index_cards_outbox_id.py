@@ -6,7 +6,6 @@ Create Date: 2026-11-25 06:33:39.406475
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa
 
 from storage.migrations.safe_op import op
 
