@@ -6,9 +6,10 @@ then the delivery worker is woken to send what the step queued.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from bot.config import Config
 from bot.render import Renderer
@@ -21,7 +22,7 @@ T = TypeVar("T")
 
 
 def wall_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -37,7 +38,7 @@ class AppContext:
 
     @classmethod
     def create(cls, config: Config, *, db: Database | None = None,
-               clock: Callable[[], datetime] = wall_clock) -> "AppContext":
+               clock: Callable[[], datetime] = wall_clock) -> AppContext:
         """Open the database, create or upgrade the schema, mirror the roster."""
         if db is None:
             database = open_database(config.database.url)

@@ -9,9 +9,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 from telegram.error import InvalidToken
 
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"config error: telegram.token: the Bot API at {config.telegram.api_url} refused it; "
               "check telegram.token or LIUYAN_TELEGRAM_TOKEN", file=sys.stderr)
         return EXIT_CONFIG
-    except Exception as exc:  # noqa: BLE001 - one clear line for the operator, the trace in the log
+    except Exception as exc:
         logging.getLogger("liuyan").debug("failed", exc_info=True)
         print(f"liuyan: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_RUNTIME
@@ -152,7 +152,7 @@ def _doctor(path: str) -> int:
         return EXIT_RUNTIME
     renderer = Renderer(config.language, config.schedule.tz)
     units = len(config.units)
-    print(f"ok   config: " + renderer.text("doctor.config_ok_plain", path=path, regions=len(config.regions),
+    print("ok   config: " + renderer.text("doctor.config_ok_plain", path=path, regions=len(config.regions),
                                            units=units, officers=len(config.officers)))
     today = datetime.now(config.schedule.tz).date()
     checks = asyncio.run(run_checks(config, today))

@@ -17,10 +17,11 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.rules.deadlines import parse_reminder_point
@@ -62,6 +63,7 @@ ROLES = tuple(str(role) for role in Role)
 MODES = ("polling", "webhook")
 DELIVERY_MODES = ("inline", "process")
 from bot.rules.method import WEEKDAYS  # noqa: E402  (one list of weekday names)
+
 _WEEKDAY_NAMES = {
     "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
     "friday": "fri", "saturday": "sat", "sunday": "sun",
@@ -970,10 +972,10 @@ def _str(value: Any, key: str) -> str:
             else ""
         )
         raise ConfigError(key, f"expected a string, got {_describe(value)}{quoted}")
-    value = value.strip()
-    if not value:
+    text: str = value.strip()
+    if not text:
         raise ConfigError(key, "must not be empty")
-    return value
+    return text
 
 
 def _str_list(value: Any, key: str) -> tuple[str, ...]:

@@ -24,8 +24,8 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from bot.config import Config
 from bot.delivery.forums import may_manage_topics
 from bot.render import Renderer
-from bot.workflow.context import common_word_aliases_of
 from bot.rules.workdays import unknown_days
+from bot.workflow.context import common_word_aliases_of
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
 
@@ -52,13 +52,13 @@ def check_database(config: Config) -> list[Check]:
     """The database answers, and its schema is current or one the next start will upgrade."""
     try:
         db = Database(config.database.url)
-    except Exception as exc:  # noqa: BLE001 - any driver error is the operator's one line
+    except Exception as exc:
         return [_line("fail", "database", "doctor.database_unusable_plain", error=_first_line(exc))]
     try:
         if not db.ping():
             return [_line("fail", "database", "doctor.database_down_plain", url=_safe_url(config.database.url))]
         current = current_revision(db.engine)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return [_line("fail", "database", "doctor.database_unusable_plain", error=_first_line(exc))]
     finally:
         db.dispose()
@@ -123,7 +123,7 @@ async def check_telegram(config: Config) -> list[Check]:
     finally:
         try:
             await bot.shutdown()
-        except Exception:  # noqa: BLE001 - closing a session that failed to open
+        except Exception:
             pass
     return lines
 
@@ -208,5 +208,5 @@ def _safe_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return url.split("@")[-1]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -133,7 +134,7 @@ class Renderer:
         return key in self._catalogues["zh"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_catalogue(lang: str) -> dict[str, str]:
     """Every ``*.toml`` in the language's folder, merged: ``messages.toml`` holds the core strings,
     each capability may bring its own file. A key defined twice is a mistake and stops start-up."""

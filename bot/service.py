@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 import hmac
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,16 +20,16 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 import handlers
-from handlers.ordering import PerChatOrder
-from bot.config import Config
-from bot.rules.workdays import unknown_days
-from bot.delivery.pacing import Pacer
-from bot.delivery.transport import AiohttpRequest
-from bot.delivery.process import DeliveryProcess, make_worker
-from bot.delivery.worker import MAX_IN_FLIGHT, DeliveryWorker
 from bot.app_context import AppContext
+from bot.config import Config
+from bot.delivery.pacing import Pacer
+from bot.delivery.process import DeliveryProcess, make_worker
+from bot.delivery.transport import AiohttpRequest
+from bot.delivery.worker import MAX_IN_FLIGHT, DeliveryWorker
+from bot.rules.workdays import unknown_days
 from bot.web.dashboard import dashboard_routes
 from bot.web.intake import make_app
+from handlers.ordering import PerChatOrder
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _preload_reports() -> None:
         from bot.reports import preload
 
         preload()
-    except Exception:  # noqa: BLE001 - only a head start: the first report loads what it needs
+    except Exception:
         log.warning("could not preload the reports' libraries", exc_info=True)
 
 
@@ -150,7 +150,7 @@ class TelegramWebhook:
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except Exception:  # noqa: BLE001 - malformed updates are refused, never a 500
+        except Exception:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         if update.update_id in self._seen:
             return web.json_response({"ok": True, "duplicate": True})
@@ -208,7 +208,7 @@ class Service:
 
     services: AppContext
     app: Application
-    delivery: "DeliveryWorker | DeliveryProcess"
+    delivery: DeliveryWorker | DeliveryProcess
     runner: web.AppRunner | None = None
     scheduler: Any = None
     serve_api: bool = True
@@ -216,7 +216,7 @@ class Service:
     @classmethod
     def create(cls, config: Config, *, services: AppContext | None = None, pacer: Pacer | None = None,
                serve_api: bool = True, poll_seconds: float = 1.0,
-               delivery_command: list[str] | None = None) -> "Service":
+               delivery_command: list[str] | None = None) -> Service:
         s = services or AppContext.create(config)
         webhook = config.telegram.mode == "webhook"
         app = build_application(s, webhook=webhook)

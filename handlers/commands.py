@@ -7,9 +7,9 @@ from telegram.ext import ContextTypes
 
 from bot.app_context import AppContext
 from bot.workflow import Actor, claims, reading, routing, supervision
-from bot.workflow.notes import show_with_notes
 from bot.workflow.answers import send_help
 from bot.workflow.cards import item_for_card
+from bot.workflow.notes import show_with_notes
 from bot.workflow.roster import remember_private_chat
 from handlers.common import answer, command_rest, is_private, run_step, split_number
 from handlers.topics import item_of_topic, numbered, replied_to, the_item

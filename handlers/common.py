@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.rules.states import Refusal
 from bot.app_context import AppContext
+from bot.rules.states import Refusal
 from bot.workflow import Actor
 from bot.workflow.answers import refuse, say
 from storage.db import DatabaseUnavailable

@@ -8,8 +8,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.reports.builder import KINDS
 from bot.app_context import AppContext
+from bot.reports.builder import KINDS
 from bot.workflow import Actor
 from bot.workflow.leaders import send_report
 from handlers.common import answer, command_rest, run_step

@@ -12,7 +12,6 @@ own membership changes); they are noted for the next item's topic.
 
 from __future__ import annotations
 
-
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
@@ -23,7 +22,8 @@ from bot.delivery.topics import note_forum
 from bot.rules.states import Refusal
 from bot.workflow import Actor
 from bot.workflow.assign import assign as assign_step
-from bot.workflow.notes import holder_message, note as note_step
+from bot.workflow.notes import holder_message
+from bot.workflow.notes import note as note_step
 from bot.workflow.topics import topic_item
 from handlers.common import actor_of, answer, command_rest, parse_number, run_step, services, split_number
 

@@ -6,11 +6,11 @@ what was queued and sent, so overlapping or repeated runs send nothing twice.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import asyncio
 import logging
+import sys
 from datetime import datetime
+from pathlib import Path
 
 from telegram import Bot
 
@@ -61,9 +61,9 @@ async def run_digest(config: Config, period: str, now: datetime | None, *, send:
         at = now or s.now()
         html = await s.db.run(build_and_queue_digest, s.workflow, period, at, send)
         if out:
-            path = Path(out).resolve()
+            path = Path(out)
             try:
-                path.write_text(html, encoding="utf-8")
+                path = await asyncio.to_thread(_write, path, html)
             except OSError as exc:
                 print(f"liuyan digest: cannot write {path}: {exc.strerror}", file=sys.stderr)
                 return 1
@@ -77,3 +77,8 @@ async def run_digest(config: Config, period: str, now: datetime | None, *, send:
         return 0
     finally:
         s.db.dispose()
+
+
+def _write(path: Path, html: str) -> Path:
+    path.write_text(html, encoding="utf-8")
+    return path.absolute()

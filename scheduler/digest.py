@@ -29,7 +29,7 @@ goes out again, while a retried identical command (same ``--now``) does not.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
@@ -72,7 +72,7 @@ def _has_history(session: Session, period: Period) -> bool:
     return session.exec(select(Item.id).where(Item.received_at < period.end).limit(1)).first() is not None
 
 
-def sweep_reports(session: Session, workflow: "WorkflowContext", now: datetime, report: "SweepReport") -> None:
+def sweep_reports(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """Queue the weekly roundup and the monthly report when due, each exactly once."""
     schedule = workflow.config.schedule
     for kind in (WEEKLY, MONTHLY):
@@ -86,7 +86,7 @@ def sweep_reports(session: Session, workflow: "WorkflowContext", now: datetime, 
             report.add(f"{kind}_report")
 
 
-def build_and_queue_digest(session: Session, workflow: "WorkflowContext", period: str, now: datetime, send: bool) -> str:
+def build_and_queue_digest(session: Session, workflow: WorkflowContext, period: str, now: datetime, send: bool) -> str:
     """``liuyan digest``: the report of the last whole week or month before ``now`` as HTML; with
     ``send`` also queued to the leaders' chat (see the module's docstring for the dedupe key)."""
     span = period_for(period, now, workflow.config.schedule.tz)
@@ -95,6 +95,6 @@ def build_and_queue_digest(session: Session, workflow: "WorkflowContext", period
     if send:
         key = report_key(span)
         if already_queued(session, key):
-            key = f"{key}:manual:{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+            key = f"{key}:manual:{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
         queue_report(session, rendered, workflow.config.leaders.chat_id, now, dedupe_key=key)
     return rendered.html

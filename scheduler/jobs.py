@@ -8,6 +8,7 @@ or a second process costs nothing: the next tick catches up, and nothing goes ou
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -29,7 +30,7 @@ async def tick(s: AppContext) -> None:
             log.warning("sweep: the database does not answer (%s); retrying every tick", exc)
         s.extras["sweep_failing"] = "database"
         return
-    except Exception as exc:  # noqa: BLE001 - the next tick tries again
+    except Exception as exc:
         if failing != repr(exc):
             log.exception("sweep failed")
         else:
@@ -54,6 +55,6 @@ def start_scheduler(s: AppContext) -> AsyncIOScheduler:
 
 
 def _soon():  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

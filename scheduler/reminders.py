@@ -38,7 +38,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -99,7 +99,7 @@ class Due:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def sweep_reminders(session: Session, workflow: "WorkflowContext", now: datetime, report: "SweepReport") -> None:
+def sweep_reminders(session: Session, workflow: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """Queue every reminder and overdue notice due at ``now`` that was not handled before."""
     wf = workflow
     cfg = wf.config
@@ -149,7 +149,7 @@ def _load_items(session: Session, ids: list[int], chunk: int = 500) -> dict[int,
     return items
 
 
-def _due_for(wf: "WorkflowContext", item: Any, now: datetime, keys: set[str], last_notice: datetime | None,
+def _due_for(wf: WorkflowContext, item: Any, now: datetime, keys: set[str], last_notice: datetime | None,
              changed_at: datetime | None, routed_at: datetime | None, item_chat: int) -> list[Due]:
     cfg = wf.config
     deadline = item.deadline
@@ -203,7 +203,7 @@ def _ladder(received_at: datetime, deadline: datetime, claimed: bool, points: tu
 
 def _stamp(at: datetime) -> str:
     """A compact, timezone-free name of an instant for keys: 20261010T100000Z."""
-    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _history(session: Session, open_: list[str], now: datetime, tz: ZoneInfo) -> tuple[dict[int, set[str]], dict[int, datetime]]:
@@ -245,8 +245,8 @@ def _latest_events(session: Session, actions: tuple[str, ...], open_: list[str])
 # ---------------------------------------------------------------------------- one message per chat
 
 
-def _queue_batch(session: Session, wf: "WorkflowContext", chat_id: int, entries: list[Due], now: datetime,
-                 report: "SweepReport") -> None:
+def _queue_batch(session: Session, wf: WorkflowContext, chat_id: int, entries: list[Due], now: datetime,
+                 report: SweepReport) -> None:
     """One message for everything due in ``chat_id`` now, and a record of every (item, point)."""
     entries.sort(key=lambda d: (_SEVERITY[d.kind], d.item.deadline, d.item.id))
     lines: dict[int, Due] = {}
@@ -301,7 +301,7 @@ def _queue_batch(session: Session, wf: "WorkflowContext", chat_id: int, entries:
 MOST_LINES = TEXT_LIMIT // 25
 
 
-def _fit(wf: "WorkflowContext", described: list[tuple[Due, dict[str, Any]]], supervisors: list[dict[str, Any]],
+def _fit(wf: WorkflowContext, described: list[tuple[Due, dict[str, Any]]], supervisors: list[dict[str, Any]],
          desk: bool, total: int | None = None) -> str:
     """The message with as many of ``described`` as fit in one Telegram message; the rest of
     ``total`` lines are counted."""

@@ -8,9 +8,9 @@ with dedupe keys, so running a pass twice, or in two processes, queues nothing t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from sqlmodel import Session
 

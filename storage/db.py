@@ -17,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import os
-import threading
 import functools
 import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -120,7 +121,7 @@ class WriteLock:
         self._local = threading.local()
         self._fd: int | None = None
 
-    def __enter__(self) -> "WriteLock":
+    def __enter__(self) -> WriteLock:
         self._threads.acquire()
         depth = getattr(self._local, "depth", 0)
         self._local.depth = depth + 1
@@ -190,15 +191,15 @@ def _hide_password(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparseable URL is shown without anything after '@'
+    except Exception:
         return url.rsplit("@", 1)[-1]
 
 
-def open_database(url: str) -> "Database":
+def open_database(url: str) -> Database:
     """A :class:`Database` with its schema created or upgraded, or :class:`DatabaseStartError`."""
     try:
         db = Database(url)
-    except Exception as exc:  # noqa: BLE001 - an unknown driver, a malformed URL
+    except Exception as exc:
         raise DatabaseStartError(url, _reason(exc), transient=False) from exc
     try:
         db.create_schema()
@@ -299,7 +300,7 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
 
-    def try_sole_lock(self, name: str) -> "SoleLock | None":
+    def try_sole_lock(self, name: str) -> SoleLock | None:
         """Try to become the only holder of ``name`` on this database, for as long as the process
         lives (a file lock beside a SQLite file, a session advisory lock on PostgreSQL). The
         kernel or the server lets go when the process dies, even by SIGKILL, so holding it proves
@@ -325,7 +326,7 @@ class Database:
         try:
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             conn.commit()
-        except Exception:  # noqa: BLE001 - no database, no lock
+        except Exception:
             conn.close()
             return None
         if not got:
@@ -336,7 +337,7 @@ class Database:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
-            except Exception:  # noqa: BLE001 - a dead connection has let go already
+            except Exception:
                 pass
             conn.close()
 
@@ -347,7 +348,7 @@ class Database:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        except Exception:
             return False
 
     async def aping(self) -> bool:

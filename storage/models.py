@@ -8,7 +8,7 @@ PostgreSQL behave the same.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Optional
 
 from sqlalchemy import BigInteger, DateTime, FetchedValue, Index, LargeBinary, Text, UniqueConstraint, false
@@ -27,14 +27,14 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware one")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
         if value is None:
             return None
         if isinstance(value, str):  # raw SQLite text, e.g. from a hand-written query
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _dt(**kw: Any) -> Any:

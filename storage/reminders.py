@@ -14,7 +14,6 @@ on ``SQLModel.metadata`` before the schema is created.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -29,14 +28,14 @@ class ReminderSent(SQLModel, table=True):
     __tablename__ = "reminders_sent"
     __table_args__ = (UniqueConstraint("key", name="uq_reminders_sent_key"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200)
     item_id: int = Field(foreign_key="items.id", index=True)
     kind: str = Field(max_length=20)  # unclaimed | before | overdue | repeat
     point: str = Field(max_length=40)  # e.g. "before:50%", "overdue", "repeat:2026-10-12"
     audience: str = Field(max_length=80)  # "region:620100" | "desk"
-    chat_id: Optional[int] = Field(default=None, sa_type=BigInteger)
-    outbox_id: Optional[int] = None
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    outbox_id: int | None = None
     skipped: bool = False
     deadline: datetime = Field(sa_type=UTCDateTime)  # the deadline it was about (a new one restarts)
     due_at: datetime = Field(sa_type=UTCDateTime)  # when the point fell due

@@ -6,8 +6,9 @@ from __future__ import annotations
 import copy
 import os
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def unique_id(prefix: str = "t") -> str:
 
 
 @pytest.fixture
-async def harness(config: Config) -> AsyncIterator["Harness"]:
+async def harness(config: Config) -> AsyncIterator[Harness]:  # noqa: F821 - imported below, lazily
     from tests.harness import Harness
 
     async with Harness(config) as h:

@@ -45,7 +45,7 @@ class Harness:
         self.service: Service | None = None
         self.http: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> "Harness":
+    async def __aenter__(self) -> Harness:
         if self._own_standin:
             await self.standin.start()
         for chat_id, title in ((LANZHOU_CHAT, "兰州市联络群"), (TIANSHUI_CHAT, "天水市联络群"),

@@ -5,7 +5,6 @@ personal numbers are masked everywhere but the holder's and supervisors' private
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import socket
 from typing import Any

@@ -16,15 +16,16 @@ import asyncio
 import os
 import re
 import shutil
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.demo.runner import LANZHOU, DemoSandbox
-from tests.test_sandbox_web import intake  # noqa: E402  (one helper for both files)
+from tests.test_sandbox_web import intake
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -128,7 +128,7 @@ def test_the_environment_replaces_a_placeholder_api_token(tmp_path: Path, capsys
     monkeypatch.setenv("LIUYAN_API_TOKEN", "a-real-long-random-token")
     # past the token check, the service stops at the next thing that is wrong: a database that is not there
     path = write(tmp_path, GOOD.replace('token = "t"', 'token = "change-me"').replace(
-        f"sqlite:///{{db}}", f"sqlite:///{tmp_path}/missing-folder/x.db"))
+        "sqlite:///{db}", f"sqlite:///{tmp_path}/missing-folder/x.db"))
     assert main(["run", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "api.token" not in err and err.startswith("database error: database.url")

@@ -4,20 +4,20 @@ officers and the desk would notice — the deadline that moves, who may move it,
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from bot.app_context import AppContext
 from bot.config import Config
 from bot.rules.deadlines import Priority, apply_supervision, compute_deadline
 from bot.rules.states import Refusal
-from bot.app_context import AppContext
 from bot.web.intake import item_json
-from bot.workflow import Actor, Incoming
-from bot.workflow import buttons, claims
+from bot.workflow import Actor, Incoming, buttons, claims
 from bot.workflow import deadlines as steps
 from bot.workflow.answers import refusal_text
 from bot.workflow.cards import render_card
@@ -283,7 +283,6 @@ def test_extension_of_a_supervised_item_keeps_the_supervision(s: AppContext) -> 
     s.db.call(steps.request_extension, s.workflow, item, actor(ZHANG), 2, "理由", at("11-25T11:00"))
     request_message(s, item, 930)
     press(s, "ext_ok", item, ZHAO, 930, at("11-25T12:00"))
-    factor = s.config.deadlines.supervised_factor
     # 11-30 + 2 working days = Wed 12-02 18:00, then what remained at supervision is shrunk
     # (in working time: 53 office hours remained, half of them ends Mon 11-30 09:30)
     assert get(s, item).deadline == at("11-30T09:30")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -154,7 +154,7 @@ async def test_priority_lane_alert_queued_behind_5000_routine_cards_goes_out_fir
     service starts, its alert is the first message in the leaders' and the desk's chat and its card
     the first in its region's, ahead of 5,000 routine rows queued before it."""
     config = fourteen_regions(db_url)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     s = AppContext.create(config)
     try:
         def backlog(session) -> None:  # type: ignore[no-untyped-def]
@@ -191,7 +191,7 @@ async def test_priority_lane_alert_queued_behind_5000_routine_cards_goes_out_fir
 async def test_alert_arriving_during_a_burst_overtakes_the_routine_backlog(paced) -> None:  # type: ignore[no-untyped-def]
     h, clock = paced
     standin: BotApiStandin = h.standin
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def backlog(session) -> None:  # type: ignore[no-untyped-def]
         for i in range(300):

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.app_context import AppContext
 from bot.cli import main as cli_main
 from bot.config import Config
-from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow.citizens import rate
 from bot.workflow.claims import reply

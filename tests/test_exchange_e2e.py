@@ -12,7 +12,7 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from bot.platform.importer import run_import
-from tests.conftest import DESK_CHAT, LANZHOU_CHAT, TIANSHUI_CHAT, LEADERS_CHAT, ZHANG, ZHAO, unique_id
+from tests.conftest import DESK_CHAT, LANZHOU_CHAT, LEADERS_CHAT, TIANSHUI_CHAT, ZHANG, ZHAO, unique_id
 from tests.harness import Harness
 from tests.realdata import real
 

@@ -19,8 +19,9 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -492,7 +493,7 @@ async def test_kill_9_at_the_flood_limit_loses_nothing_repeats_only_what_was_in_
         kills = []
         # mid-burst; then once the 兰州 group's first minute is over and its window reopens
         for reached in (lambda: group(LANZHOU_CHAT) >= 8, lambda: group(LANZHOU_CHAT) >= 21):
-            await standin.wait_for(lambda st: reached(), timeout=120)
+            await standin.wait_for(lambda st, reached=reached: reached(), timeout=120)
             proc.kill()
             kills.append(bot_messages())
             in_flight += db.call(lambda s: list(s.exec(select(Outbox).where(Outbox.status == "sending"))))

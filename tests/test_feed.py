@@ -3,7 +3,7 @@ transactions commit out of order on PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session
@@ -16,7 +16,7 @@ from bot.workflow.items import get_item, log_event
 from storage.feed import START, Cursor, changes_page, parse_cursor
 from tests.conftest import LANZHOU, ZHANG, make_config
 
-NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
 OFFICER = Actor(ZHANG, "张三", source="telegram")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC
+from typing import Any
 
 import aiohttp
 import pytest
@@ -157,7 +159,7 @@ async def test_get_item_and_404s(client: TestClient) -> None:
 
 
 async def test_rating_only_after_a_reply(client: TestClient) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.workflow import Actor
     from bot.workflow.claims import claim, reply
@@ -167,7 +169,7 @@ async def test_rating_only_after_a_reply(client: TestClient) -> None:
     resp = await client.post(f"/api/v1/messages/{item['id']}/rating", json={"rating": "satisfied"}, headers=AUTH)
     assert resp.status == 400 and "not been replied" in (await resp.json())["error"]
     s: AppContext = client.services  # type: ignore[attr-defined]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     s.db.call(claim, s.workflow, item["id"], Actor(ZHANG, "张三"), now)
     s.db.call(reply, s.workflow, item["id"], Actor(ZHANG, "张三"), "已处理", now)
     resp = await client.post(f"/api/v1/messages/{item['id']}/rating", json={"rating": "great"}, headers=AUTH)

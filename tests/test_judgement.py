@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,7 +28,7 @@ from tests.conftest import (
 )
 from tests.harness import Harness
 
-NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)  # Friday 10:00 in Asia/Shanghai
+NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # Friday 10:00 in Asia/Shanghai
 
 # Places a local would place (no district named): what the routing model must learn.
 # (few: a group chat takes 20 cards a minute, and the tests wait for cards after these)
@@ -172,8 +172,8 @@ async def test_unrouted_item_shows_learned_suggestions_and_a_supervisor_taps_one
     assert got["routed_by"]["reason"] == "suggestion"
     await harness.card(LANZHOU_CHAT, item["id"])
     deadline = time.monotonic() + 30
-    while harness.services.workflow.learner.trainings == trainings and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)  # retrained in the background a few seconds after the route
+    while harness.services.workflow.learner.trainings == trainings and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)  # polling another thread's counter, with a deadline
     assert harness.services.workflow.learner.trainings > trainings
 
 

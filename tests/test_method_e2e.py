@@ -21,7 +21,18 @@ from bot.reports.builder import build_report, render_full_html, weekly_period
 from bot.standin import BotApiStandin
 from scheduler.sweep import sweep
 from storage.models import Event, Outbox, Selection
-from tests.conftest import DESK_CHAT, LANZHOU_CHAT, LEADERS_CHAT, LI, TIANSHUI_CHAT, WANG, ZHANG, ZHAO, make_config, unique_id
+from tests.conftest import (
+    DESK_CHAT,
+    LANZHOU_CHAT,
+    LEADERS_CHAT,
+    LI,
+    TIANSHUI_CHAT,
+    WANG,
+    ZHANG,
+    ZHAO,
+    make_config,
+    unique_id,
+)
 from tests.harness import Harness
 
 TZ = ZoneInfo("Asia/Shanghai")

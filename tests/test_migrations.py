@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
-from bot.cli import main as cli
 from bot.app_context import AppContext
+from bot.cli import main as cli
 from bot.workflow import Incoming
 from bot.workflow.intake import intake
 from storage.db import Database
@@ -24,7 +24,7 @@ from storage.models import Card, Event, Item, Outbox
 from tests.conftest import LANZHOU, LANZHOU_CHAT, make_config
 
 FIRST = "0001"
-NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def assert_first_data_kept(db: Database) -> None:
                 session.exec(select(Outbox)).one().message_id)
 
     assert db.call(read) == ("old-1", "城关区的老留言", "claimed", "张三",
-                             datetime(2026, 9, 1, 2, 0, tzinfo=timezone.utc), 55, 1, 55)
+                             datetime(2026, 9, 1, 2, 0, tzinfo=UTC), 55, 1, 55)
 
 
 def table_names(db: Database) -> set[str]:
@@ -130,7 +130,7 @@ def test_two_processes_starting_at_once_upgrade_once(db_url: str) -> None:
         try:
             barrier.wait()
             database.create_schema()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start, args=(d,)) for d in databases]
@@ -151,7 +151,7 @@ def test_the_revisions_create_what_the_models_describe(db: Database) -> None:
     reported as a warning (the service creates it directly meanwhile); any other difference — a
     column, a type, an index — fails: write a revision with ``python -m storage.migrations.new``."""
     import bot.workflow  # noqa: F401  (table modules registered by the workflow's parts)
-    import scheduler.sweep  # noqa: F401
+    import scheduler.sweep
 
     scheduler.sweep.parts()
     metadata = load_models()
@@ -183,8 +183,8 @@ def test_a_restart_on_a_current_database_does_not_load_alembic(tmp_path) -> None
 
     url = f"sqlite:///{tmp_path / 'current.db'}"
     Database(url).create_schema()  # the first start: migrated by alembic
-    probe = ("import sys; from storage.db import Database; db = Database(%r); db.create_schema(); "
-             "print('alembic' in sys.modules)") % url
+    probe = (f"import sys; from storage.db import Database; db = Database({url!r}); db.create_schema(); "
+             "print('alembic' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

@@ -10,19 +10,20 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from bot.app_context import AppContext
 from bot.cli import main as cli_main
 from bot.config import Config
 from bot.render import visible_length
-from bot.app_context import AppContext
 from bot.workflow import Actor, Incoming
 from bot.workflow import deadlines as steps
 from bot.workflow.buttons import press
@@ -348,7 +349,7 @@ def test_concurrent_sweeps_queue_each_reminder_once(s: AppContext) -> None:
         try:
             barrier.wait()
             s.db.call(sweep, s.workflow, now)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=one) for _ in range(4)]

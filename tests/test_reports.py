@@ -12,8 +12,16 @@ import pytest
 
 from bot.config import Config
 from bot.render import TEXT_LIMIT, Renderer, visible_length
-from bot.reports.builder import build_report, monthly_period, rank_regions, render_full_html, render_summary, weekly_period
-from bot.reports.chart import cjk_font_path, render_chart_png as chart_png
+from bot.reports.builder import (
+    build_report,
+    monthly_period,
+    rank_regions,
+    render_full_html,
+    render_summary,
+    weekly_period,
+)
+from bot.reports.chart import cjk_font_path
+from bot.reports.chart import render_chart_png as chart_png
 from bot.reports.figures import RegionFigures, compute_figures, render_chart_png
 from bot.reports.hot_issues import Message, hot_issues
 from bot.reports.key_items import Candidate, select_key_items

@@ -8,19 +8,20 @@ import asyncio
 import json
 import re
 import textwrap
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.demo.runner import BAIYIN, DESK, HEALTH, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
-from bot.render import Renderer
 from bot.demo.clock import SandboxClock, ensure_offline
+from bot.demo.runner import BAIYIN, DESK, HEALTH, LANZHOU, LEADERS, TIANSHUI, DemoSandbox, run_demo
 from bot.demo.scenario import ScenarioError, load_scenario, real_duration
+from bot.render import Renderer
 from tests.conftest import make_config, unique_id
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -91,7 +92,7 @@ def test_sandbox_time_is_refused_for_a_deployment_that_talks_to_real_telegram(tm
     s = AppContext.create(real)
     try:
         assert s.clock is wall_clock
-        assert abs((s.now() - datetime.now(timezone.utc)).total_seconds()) < 5
+        assert abs((s.now() - datetime.now(UTC)).total_seconds()) < 5
     finally:
         s.db.dispose()
 
@@ -102,9 +103,9 @@ def test_sandbox_time_is_refused_for_a_deployment_that_talks_to_real_telegram(tm
 def test_the_training_scenario_shows_every_part_of_the_workflow_in_minutes() -> None:
     scenario = load_scenario()
     renderer = Renderer("zh")
-    from bot.config import parse_config
     import tomllib
 
+    from bot.config import parse_config
     from bot.demo.runner import demo_config_text
 
     config = parse_config(tomllib.loads(demo_config_text(Path("x.db"), 0, "http://127.0.0.1:1/bot")), env={})

@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import (
     DESK_CHAT,
-    LANZHOU,
     LANZHOU_CHAT,
     LEADERS_CHAT,
     LI,

@@ -3,9 +3,9 @@ page's state lists them as a Telegram client does, and a trainee writes inside a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import aiohttp

@@ -12,8 +12,7 @@ import os
 import socket
 from collections import Counter
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -34,7 +33,7 @@ from tests.test_delivery import REGION_CHATS, REGIONS
 pytestmark = pytest.mark.skipif(not os.environ.get("LIUYAN_TEST_DATABASE_URL"),
                                 reason="needs PostgreSQL (LIUYAN_TEST_DATABASE_URL)")
 
-NOW = datetime(2026, 10, 12, 1, 0, tzinfo=timezone.utc)  # Monday 09:00 in Asia/Shanghai
+NOW = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)  # Monday 09:00 in Asia/Shanghai
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.app_context import AppContext
 from bot.config import Config
 from bot.delivery.outbox import ROUTINE_LANE
-from bot.app_context import AppContext
 from bot.workflow import Incoming
 from bot.workflow.intake import intake
 from storage.models import Event, Outbox

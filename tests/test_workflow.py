@@ -7,31 +7,42 @@ import dataclasses
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
+from bot.app_context import AppContext
+from bot.config import FollowupConfig
 from bot.learn import train
 from bot.rules.states import Refusal
-from bot.app_context import AppContext
-from bot.workflow import Actor, Incoming
+from bot.workflow import Actor, Incoming, WorkflowContext
 from bot.workflow import intake as intake_step
+from bot.workflow.answers import refusal_text
 from bot.workflow.buttons import BUTTONS, press
-from bot.config import FollowupConfig
-from bot.workflow import WorkflowContext
+from bot.workflow.claims import claim, reply
 from bot.workflow.deadlines import request_extension
 from bot.workflow.followup import sweep_followups
-from bot.workflow.verification import select_item
-from scheduler.sweep import SweepReport
-from bot.workflow.answers import refusal_text
-from bot.workflow.claims import claim, reply
 from bot.workflow.reading import show
 from bot.workflow.routing import route
+from bot.workflow.verification import select_item
+from scheduler.sweep import SweepReport
 from storage.models import Card, Event, Item, Outbox
-from tests.conftest import DESK_CHAT, LANZHOU, LANZHOU_CHAT, LI, QIAN, STRANGER, TIANSHUI, TIANSHUI_CHAT, WANG, ZHANG, ZHAO
+from tests.conftest import (
+    DESK_CHAT,
+    LANZHOU,
+    LANZHOU_CHAT,
+    LI,
+    QIAN,
+    STRANGER,
+    TIANSHUI,
+    TIANSHUI_CHAT,
+    WANG,
+    ZHANG,
+    ZHAO,
+)
 
-NOW = datetime(2026, 10, 9, 2, 0, tzinfo=timezone.utc)  # 10:00 in Asia/Shanghai, a Friday
+NOW = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai, a Friday
 
 
 @pytest.fixture
@@ -231,7 +242,7 @@ def test_every_button_the_bot_puts_on_a_message_is_one_the_table_answers(s: AppC
     s.db.call(select_item, s.workflow, item.id, actor(ZHAO, DESK_CHAT), NOW)  # 报前核查
     looking_back = WorkflowContext(dataclasses.replace(s.config, followup=FollowupConfig(after_days=1)), s.renderer)
     s.db.call(reply, looking_back, item.id, actor(ZHANG), "已处理。", NOW)
-    s.db.call(sweep_followups, looking_back, datetime(2026, 10, 12, 2, 0, tzinfo=timezone.utc), SweepReport())  # 回头看
+    s.db.call(sweep_followups, looking_back, datetime(2026, 10, 12, 2, 0, tzinfo=UTC), SweepReport())  # 回头看
     carried = {button["callback_data"].partition(":")[0]
                for row in outbox(s) for line in json.loads(row.payload).get("buttons") or []
                for button in line}

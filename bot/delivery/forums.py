@@ -9,11 +9,11 @@ when it starts and every few minutes after. Updates from the chats teach the sam
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlmodel import Session, select
-from telegram import ChatMemberAdministrator, Bot, ChatMember
+from telegram import Bot, ChatMember, ChatMemberAdministrator
 from telegram.error import TelegramError
 
 from bot.delivery.topics import note_forum

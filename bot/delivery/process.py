@@ -107,7 +107,7 @@ class DeliveryProcess:
             proc.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), STOP_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
         if self._wake_send is not None:
@@ -242,7 +242,7 @@ async def run_child(config: Config, wake_fd: int | None, parent: int | None, **w
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), 1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 _report(wake_sock, worker)
                 if parent is not None and os.getppid() != parent:
                     log.warning("delivery: parent %s is gone; stopping", parent)

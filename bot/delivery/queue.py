@@ -15,9 +15,9 @@ worker, so pacing resumes where the last process stopped.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import BigInteger, bindparam, case, func, update
 from sqlalchemy import select as sa_select

@@ -82,7 +82,7 @@ class AiohttpRequest(BaseRequest):
             body = form
         try:
             await asyncio.wait_for(self._slots.acquire(), pool)
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             raise TimedOut(message="Pool timeout: All connections in the connection pool are occupied. "
                                    "Request was *not* sent to Telegram.") from err
         try:
@@ -91,7 +91,7 @@ class AiohttpRequest(BaseRequest):
             timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
             async with self._session.request(method, url, data=body, timeout=timeout) as res:
                 return res.status, await res.read()
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err

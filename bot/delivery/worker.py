@@ -33,9 +33,10 @@ import re
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from telegram import (
     Bot,
@@ -186,7 +187,7 @@ class DeliveryWorker:
         first = asyncio.create_task(self._probe_forums_once(), name="liuyan-forums-first")
         try:
             await asyncio.wait_for(asyncio.shield(first), FIRST_PROBE_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("delivery: asking the chats about topics takes long; going on meanwhile")
         self._forum_task = asyncio.create_task(self._probe_forums(first), name="liuyan-forums")
 
@@ -197,10 +198,10 @@ class DeliveryWorker:
             await probe_forums(self.db, self.bot, self.wall)
         except DatabaseUnavailable:
             pass
-        except Exception:  # noqa: BLE001 - a probe is a convenience; updates teach the same
+        except Exception:
             log.warning("delivery: could not ask the chats about topics", exc_info=True)
 
-    async def _probe_forums(self, first: "asyncio.Task[None]") -> None:
+    async def _probe_forums(self, first: asyncio.Task[None]) -> None:
         """Ask now and then which target chats are forums where the bot may manage topics (a
         group that turns topics on later is picked up for the items that come after)."""
         await first
@@ -249,7 +250,7 @@ class DeliveryWorker:
                 raise TimeoutError("outbox not drained in time")
             try:
                 await asyncio.wait_for(self.idle.wait(), remaining)
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise TimeoutError("outbox not drained in time") from exc
             if await self.db.run(queue.pending_count) == 0 and not self._in_flight:
                 return
@@ -273,7 +274,7 @@ class DeliveryWorker:
                     log.warning("delivery: database unavailable (%s); retrying every %s s", exc, DB_RETRY_SECONDS)
                 self._db_down = True
                 delay = DB_RETRY_SECONDS
-            except Exception:  # noqa: BLE001 - the worker must survive any single bad cycle
+            except Exception:
                 log.exception("delivery: dispatch cycle failed")
                 delay = 1.0
             if self._stopping:
@@ -286,7 +287,7 @@ class DeliveryWorker:
                 continue
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, min(delay, self.poll_seconds)))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _dispatch_once(self) -> tuple[float, float | None]:
@@ -428,7 +429,7 @@ class DeliveryWorker:
             log.warning("delivery: database unavailable around row %s: %s", row.id, exc)
             if leased_until is not None:
                 self._unsettled[row.id or 0] = leased_until
-        except Exception:  # noqa: BLE001 - e.g. a failed requeue: the lease goes back, the task survives
+        except Exception:
             log.exception("delivery: could not settle row %s", row.id)
             if leased_until is not None:
                 self._unsettled[row.id or 0] = leased_until
@@ -503,7 +504,7 @@ class DeliveryWorker:
             await self._backoff(row, str(exc))
         except (asyncio.CancelledError, DatabaseUnavailable):
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("delivery: unexpected error on row %s", row.id)
             await self._backoff(row, repr(exc))
 
@@ -519,7 +520,7 @@ class DeliveryWorker:
             try:
                 await done
                 return
-            except Exception as exc:  # noqa: BLE001 - giving up would send the row again: Telegram has it
+            except Exception as exc:
                 if self._stopping:
                     raise
                 log.warning("delivery: cannot record a sent row yet (%s); retrying", exc)
@@ -530,7 +531,7 @@ class DeliveryWorker:
             batch, self._marks = self._marks, []
             try:
                 await self.db.run(queue.mark_sent_many, [(row_id, outcome, at) for row_id, outcome, at, _ in batch])
-            except BaseException as exc:  # noqa: BLE001 - every waiting send hears of it
+            except BaseException as exc:
                 for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc if isinstance(exc, Exception) else DatabaseUnavailable(repr(exc)))

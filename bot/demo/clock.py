@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 Listener = Callable[["SandboxClock"], None]
@@ -32,7 +33,7 @@ class SandboxClock:
         if rate < 0:
             raise ValueError(f"rate must be 0 or more, got {rate}")
         self._real = real
-        self._anchor_sandbox = start.astimezone(timezone.utc)
+        self._anchor_sandbox = start.astimezone(UTC)
         self._anchor_real = real()
         self._rate = float(rate)
         self._paused_rate: float | None = None
@@ -105,7 +106,7 @@ class SandboxClock:
         if when < current:
             raise ValueError(f"the sandbox clock never goes back: it is {current.isoformat()}, "
                              f"asked for {when.isoformat()}")
-        self._anchor_sandbox = when.astimezone(timezone.utc)
+        self._anchor_sandbox = when.astimezone(UTC)
         self._anchor_real = self._real()
         self._notify()
 

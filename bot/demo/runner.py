@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, load_config
-from bot.render import Renderer
 from bot.demo.clock import SandboxClock, ensure_offline
 from bot.demo.scenario import Scenario, ScenarioRunner, load_scenario, real_duration, sandbox_rate
+from bot.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -227,9 +227,9 @@ class DemoSandbox:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.service.port}"
 
-    async def __aenter__(self) -> "DemoSandbox":
-        from bot.service import Service
+    async def __aenter__(self) -> DemoSandbox:
         from bot.app_context import AppContext
+        from bot.service import Service
         from bot.standin import BotApiStandin
 
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -15,10 +15,11 @@ import json
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -117,8 +118,11 @@ def _local(value: Any, tz: ZoneInfo, where: str) -> datetime:
     raise ScenarioError(f"{where}: expected a date-time like 2026-11-12T09:00:00, got {value!r}")
 
 
+SCENARIO_TZ = ZoneInfo("Asia/Shanghai")  # the scenario is written in Gansu's local time
+
+
 def load_scenario(path: Path = SCENARIO_FILE, *, samples_path: Path = MESSAGES_FILE,
-                  tz: ZoneInfo = ZoneInfo("Asia/Shanghai")) -> Scenario:
+                  tz: ZoneInfo = SCENARIO_TZ) -> Scenario:
     """Read and check a scenario: known keys, times in order, items that exist before they are used."""
     try:
         with path.open("rb") as fh:
@@ -384,8 +388,8 @@ def nudge_sweep(service: Any) -> None:
     if scheduler is None:
         return
     try:
-        scheduler.modify_job("sweep", next_run_time=datetime.now(timezone.utc))
-    except Exception as exc:  # noqa: BLE001 - the next regular tick does the same, a little later
+        scheduler.modify_job("sweep", next_run_time=datetime.now(UTC))
+    except Exception as exc:
         log.debug("could not nudge the sweep: %s", exc)
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -201,7 +202,7 @@ async def _errors(request: web.Request, handler: Callable[[web.Request], Awaitab
         if exc.status >= 400 and request.path.startswith("/api/"):
             return _error(exc.status, exc.reason or "error")
         raise
-    except Exception:  # noqa: BLE001 - logged with its trace, answered in plain words
+    except Exception:
         log.exception("sandbox page: unexpected error on %s %s", request.method, request.path)
         return _error(503, "internal error in the sandbox; try again")
 
@@ -384,7 +385,7 @@ class SandboxPage:
 
 async def _send(response: web.StreamResponse, event: dict[str, Any]) -> None:
     data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    await response.write(f"data: {data}\n\n".encode("utf-8"))
+    await response.write(f"data: {data}\n\n".encode())
 
 
 def make_sandbox_app(service: Any, standin: Any, *, clock: Any = None, hub: SandboxHub | None = None) -> web.Application:

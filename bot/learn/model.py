@@ -80,7 +80,8 @@ class LinearTextModel:
         z = np.asarray(z, dtype=np.float64) / self.temperature
         z = z - z.max(axis=-1, keepdims=True)
         e = np.exp(z)
-        return e / e.sum(axis=-1, keepdims=True)
+        probabilities: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+        return probabilities
 
     def suggest(self, text: str, k: int = 3, *, min_score: float = 0.0,
                 explain: int = 3) -> tuple[Suggestion, ...]:

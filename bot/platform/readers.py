@@ -219,7 +219,8 @@ def _csv_records(reader: Iterator[list[str]], name: str, fh: Any) -> Iterator[li
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
     number = 0
     try:
-        for number, record in enumerate(reader, start=1):
+        for record in reader:
+            number += 1
             yield record
     except csv.Error as exc:
         raise UnreadableFile(f"row {number + 1}: malformed CSV ({exc})") from exc

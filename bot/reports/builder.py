@@ -18,9 +18,10 @@ Titles shown in reports are masked like group cards (the leaders' chat is a grou
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal, select

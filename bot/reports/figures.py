@@ -39,10 +39,11 @@ without daylight saving time, such as Asia/Shanghai.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -115,7 +116,7 @@ class _Counts:
     workdays_n: int = 0
     lapsed: int = 0
 
-    def add(self, other: "_Counts") -> None:
+    def add(self, other: _Counts) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 

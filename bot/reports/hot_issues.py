@@ -43,12 +43,13 @@ from __future__ import annotations
 
 import re
 from array import array
-from itertools import count
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from itertools import count
+from typing import Any
 
 __all__ = [
     "BODY_PREFIX",
@@ -335,7 +336,7 @@ def hot_issues(messages: Iterable[Message], *, threshold: float = DEFAULT_THRESH
     centroid and their shared words (what a report shows); the others keep their first message as
     representative and no words — they still count for key items, and a large week has thousands.
     """
-    ordered = sorted(messages, key=lambda m: (m.received_at or datetime.min.replace(tzinfo=timezone.utc), m.id))
+    ordered = sorted(messages, key=lambda m: (m.received_at or datetime.min.replace(tzinfo=UTC), m.id))
     groups, space = _cluster(ordered, threshold)
     found: list[tuple[tuple, list[int], list[Message]]] = []
     for members in groups:

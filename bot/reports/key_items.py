@@ -11,9 +11,9 @@ crowd out everything else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping
 
 __all__ = ["Candidate", "KeyItem", "select_key_items"]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from bot.render import Renderer
 
 
-@lru_cache(maxsize=None)
+@cache
 def _renderer(lang: str) -> Renderer:
     return Renderer(lang)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ __all__ = [
     "reminder_points",
 ]
 
-_UTC = timezone.utc
+_UTC = UTC
 
 
 def _require_aware(value: datetime, name: str) -> None:

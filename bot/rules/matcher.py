@@ -18,12 +18,11 @@ offsets into the caller's original text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-import re
 from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 import ahocorasick
 
@@ -205,7 +204,7 @@ def longest_non_overlapping(matches: Iterable[Match[T]]) -> list[Match[T]]:
     return kept
 
 
-def drop_covered(matches: Iterable[Match[T]], covers: Iterable[Match[object]]) -> list[Match[T]]:
+def drop_covered(matches: Iterable[Match[T]], covers: Iterable[Match[Any]]) -> list[Match[T]]:
     """Drop every match whose span lies inside the span of some cover.
 
     Used for exclusion phrases: "跳楼价" covers the "跳楼" inside it, "电梯罢工"

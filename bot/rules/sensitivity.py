@@ -183,9 +183,11 @@ DEFAULT_CATEGORIES: tuple[SensitivityCategory, ...] = categories_from_tables(_LI
 #: Exclusions. A plain phrase neutralises the hits inside it; "term@context"
 #: neutralises the term when the context word is in the same sentence.
 DEFAULT_EXCLUSIONS: tuple[str, ...] = words(_LISTS, "exclusions")
+_MARKER_LISTS = _LISTS["sensitivity_markers"]
 DEFAULT_MARKERS = ContextMarkers(
-    **{kind: words(_LISTS["sensitivity_markers"], kind)
-       for kind in ("imminent", "rhetorical", "hypothetical", "past", "elsewhere", "past_still_counts")}
+    imminent=words(_MARKER_LISTS, "imminent"), rhetorical=words(_MARKER_LISTS, "rhetorical"),
+    hypothetical=words(_MARKER_LISTS, "hypothetical"), past=words(_MARKER_LISTS, "past"),
+    elsewhere=words(_MARKER_LISTS, "elsewhere"), past_still_counts=words(_MARKER_LISTS, "past_still_counts"),
 )
 
 _YEAR = re.compile(r"(?<![0-9])(1[89][0-9]{2}|20[0-9]{2})年")

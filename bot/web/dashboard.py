@@ -18,8 +18,9 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web

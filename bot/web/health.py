@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +31,7 @@ DELIVERY_POLL_STALE_SECONDS = 120.0
 class _DeliveryCollector:
     """``liuyan_telegram_429_total`` as the delivery worker (in this process or its child) counts it."""
 
-    def __init__(self, health: "Health") -> None:
+    def __init__(self, health: Health) -> None:
         self.health = health
 
     def collect(self) -> Any:
@@ -87,7 +87,7 @@ async def metrics(request: web.Request) -> web.Response:
     if oldest is None:
         health.outbox_oldest.set(0)
     else:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
         health.outbox_oldest.set(max(0.0, (s.now() - oldest).total_seconds()))
     for status in Status:
         health.items.labels(status=status.value).set(by_status.get(status.value, 0))

@@ -10,20 +10,21 @@ import functools
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
-from bot.rules.states import OPEN_STATUSES, Refusal, Status
 from bot.app_context import AppContext
+from bot.rules.states import OPEN_STATUSES, Refusal, Status
+from bot.web.health import health_routes
 from bot.web.validation import RATINGS, ValidationError, parse_batch, parse_close, parse_rating
-from bot.workflow.suggestions import judgement_json
 from bot.workflow.citizens import rate
 from bot.workflow.closing import close
 from bot.workflow.intake import Incoming, intake
-from bot.web.health import health_routes
+from bot.workflow.suggestions import judgement_json
 from storage.db import DatabaseUnavailable
 from storage.feed import changes_page, parse_cursor
 from storage.models import MAX_ID, Item
@@ -117,7 +118,7 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
         raise
     except DatabaseUnavailable:
         return error(503, "the database is unavailable; nothing was stored, try again shortly")
-    except Exception:  # noqa: BLE001 - last resort; logged with its trace, never shown
+    except Exception:
         log.exception("intake: unexpected error on %s %s", request.method, request.path)
         return error(503, "internal error; nothing was stored, try again shortly")
 

@@ -8,8 +8,9 @@ the bot's own messages stay in the deployment's language. All assets are served 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jinja2
 from aiohttp import web

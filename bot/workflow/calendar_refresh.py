@@ -29,7 +29,7 @@ from storage.models import Item
 log = logging.getLogger(__name__)
 
 # the workflow contexts (one per process, in tests several) whose open items were counted again
-_DONE: "weakref.WeakSet[WorkflowContext]" = weakref.WeakSet()
+_DONE: weakref.WeakSet[WorkflowContext] = weakref.WeakSet()
 
 
 def refresh_provisional(session: Session, wf: WorkflowContext, now: datetime) -> int:

@@ -19,8 +19,9 @@ The shrinking counts working time (office hours on working days), so the result 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, select

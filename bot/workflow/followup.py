@@ -12,7 +12,7 @@ actually solved (``[followup] after_days``; without the section nothing is asked
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, update
@@ -82,7 +82,7 @@ def answer_followup(session: Session, wf: WorkflowContext, item_id: int, actor: 
     return item
 
 
-def sweep_followups(session: Session, wf: WorkflowContext, now: datetime, report: "SweepReport") -> None:
+def sweep_followups(session: Session, wf: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """Ask every item whose look-back fell due and was not asked for it yet (office hours only)."""
     if wf.config.followup is None or not in_office_hours(now, wf.policy.hours, wf.tz):
         return
@@ -99,7 +99,7 @@ def sweep_followups(session: Session, wf: WorkflowContext, now: datetime, report
         holder = {"id": item.claimed_by, "name": item.claimed_by_name} if item.claimed_by else None
         text = wf.renderer.text("followup.ask", None, id=item.id, title=short_title(item), holder=holder,
                                 replied_at=item.replied_at, again=item.followup == ONGOING)
-        stamp = item.followup_due.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = item.followup_due.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         enqueue_message(session, place_chat(session, wf, item), text, now=now, buttons=answer_buttons(wf, item_id or 0),
                         lane=ROUTINE_LANE, item_id=item_id, purpose=ASK_PURPOSE,
                         dedupe_key=f"followup:{item_id}:{stamp}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime

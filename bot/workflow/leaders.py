@@ -34,8 +34,8 @@ import threading
 import time
 import weakref
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 from sqlalchemy import event, select
 from sqlmodel import Session
@@ -211,7 +211,7 @@ class RecentMessages:
         return {place for place, _ in self.by_place_term}
 
 
-_RECENT: "weakref.WeakKeyDictionary[WorkflowContext, RecentMessages]" = weakref.WeakKeyDictionary()
+_RECENT: weakref.WeakKeyDictionary[WorkflowContext, RecentMessages] = weakref.WeakKeyDictionary()
 
 
 def recent_messages(wf: WorkflowContext) -> RecentMessages:

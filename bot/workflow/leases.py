@@ -11,7 +11,7 @@ claim time, still ``claimed``), so a reply or a second sweep racing it finds not
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
@@ -30,7 +30,7 @@ LEASES = Actor(user_id=None, name="scheduler", source="scheduler")
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def sweep_leases(session: Session, wf: WorkflowContext, now: datetime) -> tuple[int, int]:

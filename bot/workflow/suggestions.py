@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -136,7 +136,7 @@ class RoutingLearner:
         started = time.perf_counter()
         model = self._fit(examples)
         data = model.to_bytes()
-        db.call(store_model, data, len(examples), datetime.now(timezone.utc))
+        db.call(store_model, data, len(examples), datetime.now(UTC))
         self.model = model
         self.trainings += 1
         log.info("routing model retrained on %d items in %.1f s", len(examples),
@@ -189,7 +189,7 @@ class RoutingLearner:
                 self._due = None
             try:
                 self.retrain(self._db)
-            except Exception:  # noqa: BLE001 - a failed training keeps the old model serving
+            except Exception:
                 if not self._stopping:
                     log.exception("routing model: retraining failed; the previous model stays")
 
@@ -234,7 +234,7 @@ def suggestion_buttons(wf: Any, item: Item, lang: str | None) -> list[list[Butto
                                      region=wf.region_name(sg["target"]) or sg["target"],
                                      score=round(sg["score"] * 100)),
                     f"{action}:{item.id}")]
-            for action, sg in zip(CALLBACK_PICKS, offered(item))
+            for action, sg in zip(CALLBACK_PICKS, offered(item), strict=False)
             if wf.region_name(sg.get("target"))]
 
 

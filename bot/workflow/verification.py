@@ -17,7 +17,7 @@ Who acts for an item's place, and where its chat is, are asked of :func:`check_p
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -90,7 +90,7 @@ def verdict_buttons(wf: WorkflowContext, item_id: int) -> list[list[Button]]:
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 # ---------------------------------------------------------------------------- steps
@@ -166,7 +166,7 @@ def verify(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, ve
 # ---------------------------------------------------------------------------- the sweep
 
 
-def sweep_verification(session: Session, wf: WorkflowContext, now: datetime, report: "SweepReport") -> None:
+def sweep_verification(session: Session, wf: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """The one reminder of each unverified selection, and the desk's proposal of key items."""
     quiet = QuietHours(wf.config.schedule.quiet_start, wf.config.schedule.quiet_end)
     if in_quiet_time(now, quiet, wf.tz, workdays_only=False):
@@ -175,7 +175,7 @@ def sweep_verification(session: Session, wf: WorkflowContext, now: datetime, rep
     _propose(session, wf, now, report)
 
 
-def _remind(session: Session, wf: WorkflowContext, now: datetime, report: "SweepReport") -> None:
+def _remind(session: Session, wf: WorkflowContext, now: datetime, report: SweepReport) -> None:
     hours = wf.config.verification.remind_before_hours
     rows = session.exec(select(Selection).where(
         Selection.verdict == None, Selection.reminded_at == None,  # noqa: E711
@@ -200,7 +200,7 @@ def _remind(session: Session, wf: WorkflowContext, now: datetime, report: "Sweep
         report.add("verification_reminders")
 
 
-def _propose(session: Session, wf: WorkflowContext, now: datetime, report: "SweepReport") -> None:
+def _propose(session: Session, wf: WorkflowContext, now: datetime, report: SweepReport) -> None:
     """Once per round, from ``propose_before_hours`` before its verification deadline: the key
     items of the week the roundup will cover, not yet chosen, each with a button to choose it."""
     from bot.reports.method import proposed_key_items

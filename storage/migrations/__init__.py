@@ -30,10 +30,9 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+import threading
 from pathlib import Path
 from typing import Any
-
-import threading
 
 from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine

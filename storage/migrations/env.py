@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from storage.migrations import include_object, load_models, render_item
 
 config = context.config

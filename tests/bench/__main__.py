@@ -139,7 +139,7 @@ def run_service_rows(args: argparse.Namespace, db: str | None, log: Callable[[st
         started = time.monotonic()
         try:
             rows.append(asyncio.run(make()))
-        except Exception as exc:  # noqa: BLE001 - one broken row must not hide the others
+        except Exception as exc:
             rows.append(_failed(name, exc))
         log(f"  {name}: {rows[-1].result} ({time.monotonic() - started:.0f} s)")
         if name == "commands" and not args.quick and rows[-1].passed is False and "error" not in rows[-1].result:
@@ -154,7 +154,7 @@ def with_sustainable_rate(row: Row, db: str | None, log: Callable[[str], None], 
     log("  commands: looking for the highest rate that keeps the target …")
     try:
         found = asyncio.run(highest_passing_rate(db=db, delivery=delivery))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log(f"  commands: rate search failed: {exc}")
         return row
     if found is None:
@@ -182,7 +182,7 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
                 log("running memory (idle) …")
                 try:
                     idle = asyncio.run(idle_rss(db, 0.0 if args.quick else 2.0))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     rows.append(_failed("memory", exc))
             store = fresh_database(db, folder, "store.db")
             loaded = False
@@ -191,7 +191,7 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
                 try:
                     rows += reports_rows(sizes.store, store)
                     loaded = True
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     rows.append(_failed("reports", exc))
                 for r in rows[-2:]:
                     log(f"  reports: {r.result}")
@@ -203,7 +203,7 @@ def run_store_rows(args: argparse.Namespace, db: str | None, log: Callable[[str]
                         load_store(store, sizes.store)
                     rows.append(asyncio.run(bench_memory(idle, store, sizes.store,
                                                          timeout=60.0 if args.quick else 900.0)))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     rows.append(_failed("memory", exc))
                 log(f"  memory: {rows[-1].result}")
         finally:
@@ -224,7 +224,7 @@ def run_exchange_rows(args: argparse.Namespace, db: str | None, log: Callable[[s
         log(f"running {name} …")
         try:
             rows.append(make())
-        except Exception as exc:  # noqa: BLE001 - one broken row must not hide the others
+        except Exception as exc:
             rows.append(_failed(name, exc))
         log(f"  {name}: {rows[-1].result}")
     return rows

@@ -17,7 +17,7 @@ import asyncio
 import math
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.bench.common import (
@@ -45,7 +45,7 @@ _ALERT_ID = re.compile(r"敏感留言 #(\d+)")  # the alert's heading (zh), not 
 async def bench_alert(backlog: int = 5000, alerts: int = 60, db: str | None = None) -> Row:
     routine, sensitive = split_by_sensitivity(routine=backlog, sensitive=alerts)
     cards = make_items(backlog, prefix="backlog", pool=routine)
-    yesterday = (datetime.now(timezone.utc) - timedelta(hours=25)).isoformat()
+    yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
     for card in cards:
         card["received_at"] = yesterday
     region_chats = {region_chat(i) for i in range(len(REGIONS))}

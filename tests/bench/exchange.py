@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def load_feed_store(url: str, n: int) -> None:
     try:
         with db.engine.begin() as conn:
             ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM items ORDER BY id")]
-        at = datetime.now(timezone.utc)
+        at = datetime.now(UTC)
         table = Event.__table__  # type: ignore[attr-defined]
         for start in range(0, len(ids), 20_000):
             with db.engine.begin() as conn:  # one transaction per chunk: distinct txids on PostgreSQL

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Column, Index, MetaData, Table, UniqueConstraint, select
@@ -153,10 +154,10 @@ def breakdown(n: int = 2000) -> dict[str, float]:
     """Milliseconds per item of the parts of intake, each timed alone in this process over ``n``
     real messages: what the ratio is made of (the HTTP and JSON work is the rest of the API's time)."""
     import tempfile
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from bot.reports.hot_issues import title_terms
     from bot.app_context import AppContext
+    from bot.reports.hot_issues import title_terms
     from bot.workflow import Incoming
     from bot.workflow.cards import render_card
     from bot.workflow.intake import intake, triage_fields
@@ -164,7 +165,7 @@ def breakdown(n: int = 2000) -> dict[str, float]:
     from tests.bench.common import bench_config
 
     messages = make_items(n, prefix="parts")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="liuyan-bench-parts-") as folder:
         s = AppContext.create(bench_config(f"sqlite:///{folder}/parts.db"))
         wf = s.workflow
@@ -201,7 +202,7 @@ def while_training(n: int = 1000, examples: int = 4000) -> dict[str, float]:
     in a separate process (the service's way) or, for comparison, in a thread of this process."""
     import tempfile
     import threading
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.app_context import AppContext
     from bot.workflow import Incoming
@@ -209,7 +210,7 @@ def while_training(n: int = 1000, examples: int = 4000) -> dict[str, float]:
     from tests.bench.common import bench_config, real_messages
 
     pool = real_messages()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="liuyan-bench-learn-") as folder:
         s = AppContext.create(bench_config(f"sqlite:///{folder}/learn.db"))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.bench.common import (
@@ -107,7 +107,7 @@ async def bench_restart(backlog: int = 5000, db: str | None = None, watch: float
     backlog = max(backlog, (GROUP[0] + 5) * len(REGIONS))  # or nothing would be left queued at the kill
     routine, _ = split_by_sensitivity(routine=backlog, sensitive=0)
     cards = make_items(backlog, prefix="restart", pool=routine)
-    yesterday = (datetime.now(timezone.utc) - timedelta(hours=25)).isoformat()
+    yesterday = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
     for card in cards:
         card["received_at"] = yesterday
     chats = {region_chat(i) for i in range(len(REGIONS))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -85,7 +85,7 @@ def test_bad_options_are_one_line_and_exit_2(stored: Path, tmp_path: Path, capsy
 def test_an_open_item_within_its_deadline_has_no_on_time_mark() -> None:
     from bot.platform.exporter import on_time
 
-    now = datetime(2026, 10, 9, tzinfo=timezone.utc)
+    now = datetime(2026, 10, 9, tzinfo=UTC)
     assert on_time("claimed", None, now + timedelta(days=1), now) is None
     assert on_time("claimed", None, now - timedelta(days=1), now) is False
     assert on_time("replied", now, now + timedelta(days=1), now) is True

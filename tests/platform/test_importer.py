@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,13 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import func, select
 
-from bot.cli import main as cli
 from bot.app_context import AppContext
+from bot.cli import main as cli
 from bot.workflow import Actor
 from bot.workflow.citizens import rate
 from bot.workflow.deadlines import list_overdue
-from scheduler.sweep import SweepReport
 from scheduler.reminders import sweep_reminders
+from scheduler.sweep import SweepReport
 from storage.models import Event, Item, Outbox
 from tests.bench.spreadsheet import write_workbook
 from tests.conftest import DESK_CHAT, ZHAO, make_config, write_config_file
@@ -92,7 +92,7 @@ def test_history_import_stores_past_replies_sends_nothing_and_lists_no_open_item
     assert counts(app)[1] == 0, "a history import queued something to send"
 
     # years past its deadline, the open history item is on no list and no reminder's clock
-    now = datetime(2026, 10, 9, 3, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 10, 9, 3, 0, tzinfo=UTC)
     listed = app.db.call(list_overdue, app.workflow, Actor(ZHAO, "赵六", chat_id=DESK_CHAT), now)
     assert listed == []
     app.db.call(sweep_reminders, app.workflow, now, SweepReport())

@@ -1,6 +1,6 @@
 """Deadline rules against the official 2026 calendar (dates checked with chinesecalendar 1.11.0)."""
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -397,7 +397,7 @@ def test_overdue_repeat_skips_non_working_days() -> None:
 def test_overdue_repeat_custom_time_and_utc_input() -> None:
     sent = at("2026-11-23T10:00:00+08:00")
     # 01:00 UTC on Tue is 09:00 Shanghai: before a 09:30 slot, after a 08:45 one.
-    now = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     assert not overdue_repeat_due(sent, now, TZ)
     assert overdue_repeat_due(sent, now, TZ, at=time(8, 45))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from bot.rules.priority import (
@@ -14,7 +13,6 @@ from bot.rules.priority import (
     PriorityClassifier,
     classify_priority,
 )
-
 from tests.realdata import real
 
 

@@ -7,7 +7,6 @@ hand-written cases below run without the data.
 
 from __future__ import annotations
 
-
 import pytest
 
 from bot.rules.sensitivity import (
@@ -19,7 +18,6 @@ from bot.rules.sensitivity import (
     SensitivityTriage,
     assess,
 )
-
 from tests.realdata import real
 
 
