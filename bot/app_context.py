@@ -15,6 +15,7 @@ from bot.render import Renderer
 from bot.web.health import Health
 from bot.workflow import WorkflowContext
 from bot.workflow.roster import sync_roster
+from bot.workflow.webhook_events import attach as attach_webhooks
 from storage.db import Database, open_database
 
 T = TypeVar("T")
@@ -47,7 +48,9 @@ class AppContext:
         renderer = Renderer(config.language, config.schedule.tz)
         workflow = WorkflowContext(config, renderer)
         database.call(sync_roster, workflow)
-        return cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
+        services = cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
+        attach_webhooks(services)  # the events its workflow logs are announced to [[webhooks]]
+        return services
 
     def now(self) -> datetime:
         return self.clock()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.rules.deadlines import parse_reminder_point
@@ -246,6 +247,15 @@ class OfficerConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """A receiver of events: each one POSTed, signed with ``secret``; ``events`` None: every event."""
+
+    url: str
+    secret: str
+    events: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole deployment's configuration, validated."""
 
@@ -263,6 +273,7 @@ class Config:
     units: tuple[UnitConfig, ...] = ()  # [[units]]: provincial departments, targets like regions
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # [calendar] holidays, workdays
     language: str = "zh"  # the deployment's language for group chats
+    webhooks: tuple[WebhookConfig, ...] = ()  # [[webhooks]]: receivers of the items' events
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
     def region(self, code: str | None) -> RegionConfig | None:
@@ -346,6 +357,7 @@ def parse_config(
     triage = _parse_triage(_section(data, "triage"))
     calendar = _parse_calendar(_section(data, "calendar"))
     language = _parse_language(data)
+    webhooks = _parse_webhooks(data)
 
     return Config(
         telegram=telegram,
@@ -362,6 +374,7 @@ def parse_config(
         units=units,
         calendar=calendar,
         language=language,
+        webhooks=webhooks,
         source_path=Path(source_path) if source_path is not None else None,
     )
 
@@ -644,6 +657,44 @@ def _parse_officers(data: dict[str, Any],
         language = sec.opt("language", _choice(LANGUAGES), None)
         officers.append(OfficerConfig(user_id=user_id, name=name, region=region, role=role, language=language))
     return tuple(officers)
+
+
+def _parse_webhooks(data: dict[str, Any]) -> tuple[WebhookConfig, ...]:
+    """``[[webhooks]]``: an http(s) URL (each once), a secret to sign with, the events it wants."""
+    from bot.delivery.webhooks import EVENTS
+
+    hooks: list[WebhookConfig] = []
+    seen: dict[str, str] = {}
+    for i, table in enumerate(_array_of_tables(data, "webhooks", "webhooks")):
+        sec = _Section(table, f"webhooks[{i}]")
+        sec.check_keys(_keys(WebhookConfig))
+        url = sec.req("url", _http_url)
+        if url in seen:
+            raise ConfigError(sec.key("url"), f"{url} is already {seen[url]}; list each receiver once")
+        seen[url] = sec.key("url")
+        secret = sec.req("secret", _str_raw)
+        if not secret.strip():
+            raise ConfigError(sec.key("secret"), "must not be empty: the receiver checks each call's signature with it")
+        events = sec.opt("events", _str_list, None)
+        if events is not None and not events:
+            raise ConfigError(sec.key("events"), "names no event; leave the key out for every event")
+        for k, name in enumerate(events or ()):
+            if name not in EVENTS:
+                raise ConfigError(sec.key(f"events[{k}]"), f"unknown event {name!r}; one of {', '.join(EVENTS)}")
+        hooks.append(WebhookConfig(url=url, secret=secret, events=tuple(dict.fromkeys(events)) if events else None))
+    return tuple(hooks)
+
+
+def _http_url(value: Any, key: str) -> str:
+    url = _str(value, key)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(key, f"not a valid URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(key, f"expected an http:// or https:// URL, got {url!r}")
+    return url
 
 
 def _parse_deadlines(sec: _Section) -> DeadlinesConfig:
