@@ -23,10 +23,10 @@ from sqlmodel import Session
 
 from bot.delivery import webhooks
 from bot.delivery.outbox import enqueue_webhooks
+from storage.models import Item
 
 if TYPE_CHECKING:
     from bot.app_context import AppContext
-    from storage.models import Item
 
 # The log's actions a receiver hears of, by the name it hears them as. Routing decided at intake
 # is part of ``created``; a sensitive item's alert follows its ``created`` as ``sensitive``.
@@ -84,11 +84,16 @@ class Announcer:
                 for hook in self.hooks:
                     if hook.events is not None and name not in hook.events:
                         continue
-                    assert item is not None
-                    shown = shown or self._render(services, item, now)
+                    if shown is None:
+                        shown = self._render(services, _whole(session, item), now)
                     text = webhooks.body(event_row, name, hook.url, at, shown)
                     calls.append((webhooks.url_key(hook.url), webhooks.row_payload(hook.url, text), item.id))
         enqueue_webhooks(session, calls, now=now)
+
+
+def _whole(session: Session, item: Any) -> Item:
+    """The item itself: a pass over many items may log events with only some of its columns."""
+    return item if isinstance(item, Item) else session.get_one(Item, item.id)
 
 
 _ANNOUNCERS: weakref.WeakKeyDictionary[Engine, Announcer] = weakref.WeakKeyDictionary()
