@@ -193,7 +193,7 @@ async def test_every_retry_sends_the_same_bytes_after_growing_pauses(db_url: str
         rows = await rows_of(h)
     assert len(receiver.calls) == 5 and len({c["raw"] for c in receiver.calls}) == 1
     assert all(verifies(c) for c in receiver.calls)
-    gaps = [b["t"] - a["t"] for a, b in zip(receiver.calls, receiver.calls[1:])]
+    gaps = [b["t"] - a["t"] for a, b in zip(receiver.calls, receiver.calls[1:], strict=False)]
     assert gaps[0] >= 0.05 and gaps[-1] >= 0.4 and gaps[-1] > gaps[0], gaps  # 0.05, 0.1, 0.2, 0.4 s
     assert [r.status for r in rows] == ["sent"] and rows[0].attempts == 5
     assert webhooks.pause(30, 0.5, 300.0) == webhooks.MAX_PAUSE  # never more than a minute apart
@@ -301,10 +301,9 @@ async def test_kill_9_with_webhooks_queued_loses_nothing(db_url: str, tmp_path: 
 
     try:
         await proc.start()
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"http://127.0.0.1:{port}/api/v1/messages", json=batch,
-                                 headers={"Authorization": "Bearer kill-token"}) as resp:
-                assert resp.status == 201, await resp.text()
+        api = aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer kill-token"})
+        async with api, api.post("/api/v1/messages", json=batch) as resp:
+            assert resp.status == 201, await resp.text()
         await poll(lambda: len(rows()) == 20 and any(r.attempts > 0 for r in rows()), what="tried once", timeout=30)
         proc.kill()
         await receiver.start()

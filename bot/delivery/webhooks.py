@@ -105,7 +105,7 @@ def pause(attempts: int, base: float, cap: float, retry_after: float | None = No
     """Seconds before the next try: doubling from ``base`` with each attempt, at most ``cap``
     (and never over :data:`MAX_PAUSE`); a receiver's Retry-After is honoured within that cap."""
     limit = min(cap, MAX_PAUSE)
-    grown = min(limit, base * (2 ** min(attempts, 16)))
+    grown = min(limit, base * 2.0 ** min(attempts, 16))
     return min(limit, max(grown, retry_after or 0.0))
 
 

@@ -79,8 +79,11 @@ class Announcer:
         at = now.astimezone(self.tz).isoformat()
         calls: list[tuple[int, str, int | None]] = []
         for (item, action, detail), event_row in zip(entries, event_ids, strict=True):
+            names = announced(item, action, detail)
+            if not names or item is None:
+                continue
             shown: dict[str, Any] | None = None
-            for name in announced(item, action, detail):
+            for name in names:
                 for hook in self.hooks:
                     if hook.events is not None and name not in hook.events:
                         continue
