@@ -16,6 +16,7 @@ from bot.render import Renderer
 from bot.web.health import Health
 from bot.workflow import WorkflowContext
 from bot.workflow.roster import sync_roster
+from bot.workflow.webhook_events import attach as attach_webhooks
 from storage.db import Database, open_database
 
 T = TypeVar("T")
@@ -49,7 +50,9 @@ class AppContext:
         workflow = WorkflowContext(config, renderer)
         database.call(sync_roster, workflow)
         workflow.learner.load(database)  # the stored routing model suggests until retrained
-        return cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
+        services = cls(config=config, db=database, renderer=renderer, workflow=workflow, clock=clock)
+        attach_webhooks(services)  # the events its workflow logs are announced to [[webhooks]]
+        return services
 
     def now(self) -> datetime:
         return self.clock()

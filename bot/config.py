@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.rules.deadlines import parse_reminder_point
@@ -293,6 +294,15 @@ class OfficerConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    """A receiver of events: each one POSTed, signed with ``secret``; ``events`` None: every event."""
+
+    url: str
+    secret: str
+    events: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole deployment's configuration, validated."""
 
@@ -314,6 +324,7 @@ class Config:
     followup: FollowupConfig | None = None  # None: 回头看 is off
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     language: str = "zh"  # the deployment's language for group chats
+    webhooks: tuple[WebhookConfig, ...] = ()  # [[webhooks]]: receivers of the items' events
     source_path: Path | None = field(default=None, metadata={"toml": False})  # not a key: where it was read
 
     def region(self, code: str | None) -> RegionConfig | None:
@@ -401,6 +412,7 @@ def parse_config(
     followup = _parse_followup(_section(data, "followup")) if "followup" in data else None
     language = _parse_language(data)
     claims = _parse_claims(_section(data, "claims"))
+    webhooks = _parse_webhooks(data)
 
     return Config(
         telegram=telegram,
@@ -421,6 +433,7 @@ def parse_config(
         followup=followup,
         language=language,
         claims=claims,
+        webhooks=webhooks,
         source_path=Path(source_path) if source_path is not None else None,
     )
 
@@ -713,6 +726,44 @@ def _parse_officers(data: dict[str, Any],
         language = sec.opt("language", _choice(LANGUAGES), None)
         officers.append(OfficerConfig(user_id=user_id, name=name, region=region, role=role, language=language))
     return tuple(officers)
+
+
+def _parse_webhooks(data: dict[str, Any]) -> tuple[WebhookConfig, ...]:
+    """``[[webhooks]]``: an http(s) URL (each once), a secret to sign with, the events it wants."""
+    from bot.delivery.webhooks import EVENTS
+
+    hooks: list[WebhookConfig] = []
+    seen: dict[str, str] = {}
+    for i, table in enumerate(_array_of_tables(data, "webhooks", "webhooks")):
+        sec = _Section(table, f"webhooks[{i}]")
+        sec.check_keys(_keys(WebhookConfig))
+        url = sec.req("url", _http_url)
+        if url in seen:
+            raise ConfigError(sec.key("url"), f"{url} is already {seen[url]}; list each receiver once")
+        seen[url] = sec.key("url")
+        secret = sec.req("secret", _str_raw)
+        if not secret.strip():
+            raise ConfigError(sec.key("secret"), "must not be empty: the receiver checks each call's signature with it")
+        events = sec.opt("events", _str_list, None)
+        if events is not None and not events:
+            raise ConfigError(sec.key("events"), "names no event; leave the key out for every event")
+        for k, name in enumerate(events or ()):
+            if name not in EVENTS:
+                raise ConfigError(sec.key(f"events[{k}]"), f"unknown event {name!r}; one of {', '.join(EVENTS)}")
+        hooks.append(WebhookConfig(url=url, secret=secret, events=tuple(dict.fromkeys(events)) if events else None))
+    return tuple(hooks)
+
+
+def _http_url(value: Any, key: str) -> str:
+    url = _str(value, key)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(key, f"not a valid URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(key, f"expected an http:// or https:// URL, got {url!r}")
+    return url
 
 
 def _parse_deadlines(sec: _Section) -> DeadlinesConfig:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.delivery.topics import topic_for_message
+from bot.delivery.webhooks import METHOD as WEBHOOK
 from storage.models import Card, Outbox, Topic
 
 PRIORITY_LANE = 0
@@ -155,6 +156,17 @@ def enqueue_cards(
     session.execute(insert(Card), [
         {"item_id": item.id, "chat_id": chat_id, "outbox_id": outbox_ids[item.id], "created_at": now, "active": True}
         for item, chat_id, _, _, _ in cards])
+
+
+def enqueue_webhooks(session: Session, calls: Sequence[tuple[int, str, int | None]], *, now: datetime) -> None:
+    """Queue webhook calls, ``(receiver key, payload, item id)`` each, in the order given (which is
+    the order a receiver gets them in), with one multi-row INSERT; see :mod:`bot.delivery.webhooks`."""
+    if not calls:
+        return
+    session.execute(insert(Outbox), [
+        {"chat_id": key, "method": WEBHOOK, "lane": ROUTINE_LANE, "item_id": item_id, "purpose": "webhook",
+         "payload": payload, "created_at": now, "status": "pending", "attempts": 0}
+        for key, payload, item_id in calls])
 
 
 def enqueue_card_edit(

@@ -188,14 +188,24 @@ def make_worker(services: Any, bot: Any, **kwargs: Any) -> Any:
     from bot.delivery.worker import DeliveryWorker
 
     config, renderer = services.config, services.renderer
+    # longer than any one request can take (connect + write + read), so a lease only
+    # expires when its process is gone
+    lease_seconds = 3 * config.telegram.request_timeout + 5
     return DeliveryWorker(
         services.db, bot, desk_chat_id=config.desk.chat_id,
-        # longer than any one request can take (connect + write + read), so a lease only
-        # expires when its process is gone
-        lease_seconds=3 * config.telegram.request_timeout + 5,
+        lease_seconds=lease_seconds,
         blocked_notice=lambda chat, region: renderer.text("misc.blocked_chat", None, region=region),
+        webhooks=webhook_sender(config, renderer, timeout=lease_seconds / 2),
         **kwargs,
     )
+
+
+def webhook_sender(config: Config, renderer: Any, timeout: float) -> Any:
+    """The worker's webhook sender (a POST takes at most ``timeout``, and at most the default)."""
+    from bot.delivery.webhooks import TIMEOUT, WebhookSender
+
+    return WebhookSender(config.webhooks, config.schedule.tz, timeout=min(TIMEOUT, timeout),
+                         notice=lambda **params: renderer.text("webhook.set_aside", None, **params))
 
 
 def _report(sock: socket.socket | None, worker: Any) -> None:

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 
 from bot.delivery import topics
 from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
+from bot.delivery.webhooks import METHOD as WEBHOOK
 from storage.models import Card, ChatState, Outbox, Region, Topic
 
 
@@ -39,10 +40,12 @@ class Head:
 
 
 
-def pending_count(session: Session) -> int:
-    return session.exec(
-        sa_select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
-    ).one()[0]
+def pending_count(session: Session, webhooks: bool = True) -> int:
+    """Rows still to send (``webhooks`` False: Telegram's only, for a worker that sends no webhooks)."""
+    stmt = sa_select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
+    if not webhooks:
+        stmt = stmt.where(Outbox.method != WEBHOOK)
+    return session.exec(stmt).one()[0]
 
 
 def follow_migrations(session: Session) -> None:
@@ -324,6 +327,24 @@ def requeue(session: Session, row_id: int, not_before: datetime | None, count_at
         row.attempts += 1
     row.error = error[:2000] if error else None
     session.add(row)
+
+
+def requeue_webhook(session: Session, row_id: int, not_before: datetime, error: str, payload: str) -> None:
+    """A webhook row goes back to the queue after a failed try, with the same body (``payload``
+    differs from the row's only in its count of refusals)."""
+    session.exec(update(Outbox).where(Outbox.id == row_id).values(
+        status="pending", not_before=not_before, attempts=Outbox.attempts + 1, error=error[:2000], payload=payload))
+
+
+def set_aside_webhook(session: Session, row_id: int, error: str, now: datetime, desk: int | None,
+                      notice: tuple[str, str] | None) -> None:
+    """A webhook row its receiver keeps refusing is set aside, and the desk told (the notice's
+    dedupe key makes that once a day per receiver)."""
+    session.exec(update(Outbox).where(Outbox.id == row_id).values(
+        status="failed", attempts=Outbox.attempts + 1, error=error[:2000], not_before=None))
+    if desk is not None and notice is not None:
+        text, key = notice
+        enqueue_message(session, desk, text, now=now, purpose="webhook_set_aside", dedupe_key=key)
 
 
 def repost_card(session: Session, row_id: int) -> None:

@@ -57,8 +57,9 @@ from telegram.error import (
 )
 
 from bot.app_context import wall_clock
-from bot.delivery import queue, topics
+from bot.delivery import queue, topics, webhooks
 from bot.delivery.pacing import Pacer
+from bot.delivery.webhooks import WebhookSender
 from storage.db import Database, DatabaseUnavailable
 from storage.models import Outbox
 
@@ -103,7 +104,8 @@ class DeliveryWorker:
                  backoff_base: float = 0.5, max_backoff: float = MAX_BACKOFF,
                  probe_seconds: float = BLOCKED_PROBE_SECONDS,
                  coalesce_seconds: float = COALESCE_SECONDS,
-                 forum_probe_seconds: float = FORUM_PROBE_SECONDS) -> None:
+                 forum_probe_seconds: float = FORUM_PROBE_SECONDS,
+                 webhooks: WebhookSender | None = None) -> None:
         self.db = db
         self.bot = bot
         self.desk_chat_id = desk_chat_id
@@ -123,6 +125,7 @@ class DeliveryWorker:
         self._coalescing: dict[tuple[str, int], float] = {}  # card or topic -> when its first change was seen
         self._deferred: dict[int, tuple[str, int]] = {}  # row ids held back while their window lasts
         self._forum_task: asyncio.Task[None] | None = None
+        self.webhooks = webhooks  # None: this worker leaves webhook rows to one that sends them
         self.worker_id = uuid.uuid4().hex[:12]
         self.stats = DeliveryStats()
         self._wake = asyncio.Event()
@@ -218,6 +221,8 @@ class DeliveryWorker:
         now_wall, mono = self.wall(), self.clock()
         since = now_wall - timedelta(seconds=self.pacer.horizon)
         for chat, at in await self.db.read(queue.recent_sends, since):
+            if webhooks.is_key(chat):  # a webhook receiver: not Telegram, not paced
+                continue
             ago = 0.0 if at is None else max(0.0, (now_wall - at).total_seconds())
             self.pacer.record(chat, mono - ago)
         self._resumed = True
@@ -237,6 +242,8 @@ class DeliveryWorker:
         if self._sole is not None:
             await self.db.run_sync(self._sole.release)
             self._sole = None
+        if self.webhooks is not None:
+            await self.webhooks.close()
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait until nothing is pending (tests, ``sweep``, ``digest --send``)."""
@@ -252,7 +259,7 @@ class DeliveryWorker:
                 await asyncio.wait_for(self.idle.wait(), remaining)
             except TimeoutError as exc:
                 raise TimeoutError("outbox not drained in time") from exc
-            if await self.db.run(queue.pending_count) == 0 and not self._in_flight:
+            if await self.db.run(queue.pending_count, self.webhooks is not None) == 0 and not self._in_flight:
                 return
 
     # ------------------------------------------------------------------ loop
@@ -306,7 +313,8 @@ class DeliveryWorker:
             self._next_reclaim = mono + max(1.0, self.lease.total_seconds() / 4)
             taken = await self.db.run(queue.reclaim_leases, now_wall)
             for chat in taken:  # the dead sender may have posted them: they count from now
-                self.pacer.record(chat, mono)
+                if not webhooks.is_key(chat):
+                    self.pacer.record(chat, mono)
             if taken:
                 log.warning("delivery: took over %d row(s) whose sender stopped", len(taken))
         # chat states (migrations, blocked chats) change rarely: read them once a second, not
@@ -324,6 +332,8 @@ class DeliveryWorker:
         if repairs:
             await self.db.run(queue.repair_heads, repairs)
             self._wake.set()  # the repaired rows are heads of the next cycle
+        if self.webhooks is None:  # webhook rows wait for a worker that sends them
+            heads = [h for h in heads if not webhooks.is_key(h.row.chat_id)]
         if not heads and not self._in_flight:
             self.idle.set()
             return self.poll_seconds, None
@@ -347,6 +357,9 @@ class DeliveryWorker:
             if head.due is not None and head.due > now_wall:
                 wait = (head.due - now_wall).total_seconds()
                 wall_wait = wait if wall_wait is None else min(wall_wait, wait)
+                continue
+            if webhooks.is_key(chat):  # a webhook receiver: not Telegram, so not paced
+                startable.append(head)
                 continue
             if chat in blocked:
                 probe_at = self._blocked_probe.get(chat, 0.0)
@@ -372,9 +385,10 @@ class DeliveryWorker:
                     self.pacer.release(slots)
                 raise
             for head in startable:
-                slots = head_slots.pop(head.row.id)
+                slots = head_slots.pop(head.row.id, None)  # None: a webhook, which takes no slot
                 if head.row.id not in leased:
-                    self.pacer.release(slots)
+                    if slots is not None:
+                        self.pacer.release(slots)
                     continue
                 head.row.payload = leased[head.row.id]
                 self._in_flight[head.row.chat_id] = asyncio.create_task(
@@ -422,7 +436,10 @@ class DeliveryWorker:
     async def _send(self, row: Outbox, slots: Any, card_message_id: int | None = None,
                     leased_until: datetime | None = None, thread_id: int | None = None) -> None:
         try:
-            await self._send_once(row, slots, card_message_id, thread_id)
+            if row.method == webhooks.METHOD:
+                await self._send_webhook(row)
+            else:
+                await self._send_once(row, slots, card_message_id, thread_id)
         except DatabaseUnavailable as exc:
             # what became of the row could not be written: it keeps its lease, and is given back to
             # the queue as soon as the database answers again rather than when the lease runs out
@@ -507,6 +524,29 @@ class DeliveryWorker:
         except Exception as exc:
             log.exception("delivery: unexpected error on row %s", row.id)
             await self._backoff(row, repr(exc))
+
+    async def _send_webhook(self, row: Outbox) -> None:
+        """POST one webhook row (see :mod:`bot.delivery.webhooks`): delivered, tried again after a
+        growing pause, or set aside once its receiver has refused it often enough."""
+        assert self.webhooks is not None
+        answer = await self.webhooks.post(row.payload)
+        if answer.delivered:
+            await self._record_sent(row.id or 0, None)
+            self.stats.sent += 1
+            return
+        refused = webhooks.refusals(row.payload) + answer.refused
+        if refused >= webhooks.REFUSALS_ALLOWED or answer.give_up:
+            log.error("delivery: webhook row %s set aside after %d refusals: %s", row.id, refused, answer.error)
+            self.stats.failed += 1
+            now = self.wall()
+            await self.db.run(queue.set_aside_webhook, row.id, answer.error, now, self.desk_chat_id,
+                              self.webhooks.set_aside_notice(row.payload, answer, now))
+            return
+        self.stats.retried += 1
+        wait = webhooks.pause(row.attempts, self.backoff_base, self.max_backoff, answer.retry_after)
+        log.info("delivery: webhook row %s failed (%s); again in %.1f s", row.id, answer.error, wait)
+        await self.db.run(queue.requeue_webhook, row.id, self.wall() + timedelta(seconds=wait), answer.error,
+                          webhooks.with_refusals(row.payload, refused))
 
     async def _record_sent(self, row_id: int, outcome: int | None) -> None:
         """Record a send Telegram accepted. Sends finishing together share one transaction (a

@@ -13,9 +13,11 @@ from sqlmodel import Session, select
 
 from bot.rules.states import ItemView, Refusal
 from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.webhook_events import announcer
 from storage.models import MAX_ID, Event, Item
 
 _INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
+_INSERT_EVENT_IDS = _INSERT_EVENT.returning(Event.__table__.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
 # the event of an item imported from the office's past: it alone leaves the item history
 HISTORY_EVENT = "imported"
 
@@ -79,11 +81,17 @@ def log_events(session: Session, entries: Sequence[tuple[Item | None, str, dict[
         for item in revived:
             set_committed_value(item, "history", False)
     if entries:
-        session.connection().execute(_INSERT_EVENT, [
+        rows = [
             {"item_id": item.id if item is not None else None, "at": now, "action": action, "actor_id": actor.user_id,
              "actor_name": actor.name, "chat_id": actor.chat_id, "source": actor.source,
              "detail": json.dumps(detail, ensure_ascii=False, default=str)}
-            for item, action, detail in entries])
+            for item, action, detail in entries]
+        hooks = announcer(session)
+        if hooks is None or not hooks.wants(entries):
+            session.connection().execute(_INSERT_EVENT, rows)
+        else:  # webhooks announce these events, each by its id, in this same transaction
+            ids = session.connection().execute(_INSERT_EVENT_IDS, rows).scalars().all()
+            hooks.queue(session, entries, ids, now)
 
 
 def json_list(values: Iterable[str]) -> str:
