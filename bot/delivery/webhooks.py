@@ -18,13 +18,13 @@ Receivers are not Telegram: no flood limits, no pacing.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -146,7 +146,7 @@ class WebhookSender:
             async with self._session.post(url, data=raw, headers=headers, allow_redirects=False) as res:
                 await res.read()
                 return classify(res.status, _retry_after(res.headers.get("Retry-After")))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return Answer(False, error=f"no answer within {self.timeout:g} s")
         except aiohttp.ClientError as exc:
             return Answer(False, error=f"{exc.__class__.__name__}: {exc}"[:500])
