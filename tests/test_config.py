@@ -25,8 +25,8 @@ from bot.config import (
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The TOML block of CONTRACT.md section 2, copied as written.
-CONTRACT_TOML = """
+# The config block deployers are given (the shape liuyan.example.toml documents), copied as written.
+DOCUMENTED_TOML = """
 [telegram]
 token = "123456:ABC..."
 api_url = "https://api.telegram.org/bot"   # Bot API base; the token is appended (a local Bot API
@@ -63,7 +63,7 @@ role = "officer"                           # officer | supervisor | leader
 
 # The contract's example plus more regions and roles: the base for the failure cases below.
 BASE = (
-    CONTRACT_TOML
+    DOCUMENTED_TOML
     + """
 [[regions]]
 code = "620500"
@@ -120,7 +120,7 @@ def refused(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> Con
 
 
 def test_contract_example_parses_as_written(tmp_path: Path) -> None:
-    cfg = load(tmp_path, CONTRACT_TOML)
+    cfg = load(tmp_path, DOCUMENTED_TOML)
     assert cfg.telegram.token == "123456:ABC..."
     assert cfg.telegram.api_url == "https://api.telegram.org/bot"
     assert cfg.telegram.mode == "polling"
@@ -139,7 +139,7 @@ def test_contract_example_parses_as_written(tmp_path: Path) -> None:
 
 
 def test_defaults(tmp_path: Path) -> None:
-    cfg = load(tmp_path, CONTRACT_TOML)
+    cfg = load(tmp_path, DOCUMENTED_TOML)
     s = cfg.schedule
     assert s.tick_seconds == 60
     assert (s.office_start, s.office_end) == (time(9), time(18))
@@ -275,7 +275,7 @@ def test_bot_section_language(tmp_path: Path) -> None:
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "bom.toml"
-    path.write_bytes(b"\xef\xbb\xbf" + CONTRACT_TOML.encode("utf-8"))
+    path.write_bytes(b"\xef\xbb\xbf" + DOCUMENTED_TOML.encode("utf-8"))
     assert load_config(path, env={}).regions[0].code == "620100"
 
 
@@ -390,7 +390,7 @@ def test_invalid_toml(tmp_path: Path) -> None:
 
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "gbk.toml"
-    path.write_bytes(CONTRACT_TOML.encode("gbk"))
+    path.write_bytes(DOCUMENTED_TOML.encode("gbk"))
     with pytest.raises(ConfigError) as info:
         load_config(path, env={})
     assert info.value.key == "toml" and "UTF-8" in info.value.message
@@ -576,16 +576,16 @@ def test_top_level_language(tmp_path: Path) -> None:
 
 
 def test_no_regions(tmp_path: Path) -> None:
-    text = CONTRACT_TOML.split("[[regions]]")[0]
+    text = DOCUMENTED_TOML.split("[[regions]]")[0]
     assert refused(tmp_path, text).key == "regions"
 
 
 def test_section_shapes(tmp_path: Path) -> None:
     text = 'desk = "x"\n' + edit("[desk]\nchat_id = -1001000000002", "")
     assert refused(tmp_path, text).key == "desk"
-    err = refused(tmp_path, CONTRACT_TOML.replace("[[regions]]", "[regions]"))
+    err = refused(tmp_path, DOCUMENTED_TOML.replace("[[regions]]", "[regions]"))
     assert err.key == "regions" and "[[regions]]" in err.message
-    assert refused(tmp_path, "regions = [1]\n" + CONTRACT_TOML.split("[[regions]]")[0]).key == "regions[0]"
+    assert refused(tmp_path, "regions = [1]\n" + DOCUMENTED_TOML.split("[[regions]]")[0]).key == "regions[0]"
 
 
 def test_aliases_may_repeat_within_one_region(tmp_path: Path) -> None:

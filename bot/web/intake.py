@@ -1,4 +1,4 @@
-"""The intake HTTP API (CONTRACT §3), and in webhook mode the Telegram webhook.
+"""The intake HTTP API (see the README, "Intake API"), and in webhook mode the Telegram webhook.
 
 Every answer is JSON; every error is ``{"error": "..."}`` with a specific message. Validation is
 complete before anything is stored, so a bad element in a batch stores nothing of the batch.
