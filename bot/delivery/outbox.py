@@ -57,7 +57,7 @@ _OUTBOX_COLUMNS = tuple(c.name for c in Outbox.__table__.columns if c.name != "i
 _INSERT_ROW = Outbox.__table__.insert().returning(Outbox.__table__.c.id)  # type: ignore[attr-defined]
 
 
-def _insert_plain(session: Session, row: Outbox) -> Outbox:
+def insert_plain(session: Session, row: Outbox) -> Outbox:
     """Insert ``row`` with one INSERT … RETURNING id and hand it back (not attached to the session):
     callers want its id, and the unit of work's flush costs several times the statement itself,
     which a command pays twice (the answer and the card's edit)."""
@@ -71,7 +71,7 @@ def _insert(session: Session, row: Outbox) -> Outbox | None:
     committed the same key a moment ago (two sweeps racing) this is a quiet no-op instead of
     failing the caller's whole transaction."""
     if row.dedupe_key is None:
-        return _insert_plain(session, row)
+        return insert_plain(session, row)
     try:
         with session.begin_nested():
             session.add(row)
@@ -207,7 +207,7 @@ def enqueue_card_edit(
         purpose="card_edit",
         created_at=now,
     )
-    return _insert_plain(session, row)
+    return insert_plain(session, row)
 
 
 def enqueue_file(

@@ -54,9 +54,9 @@ def note_forum(session: Session, chat_id: int, now: datetime, *, is_forum: bool 
 
 
 def _row(session: Session, topic: Topic, method: str, payload: dict, now: datetime, lane: int) -> Outbox:
-    from bot.delivery.outbox import _insert_plain
+    from bot.delivery.outbox import insert_plain
 
-    return _insert_plain(session, Outbox(
+    return insert_plain(session, Outbox(
         chat_id=topic.chat_id, method=method, lane=lane, payload=json.dumps(payload, ensure_ascii=False),
         item_id=topic.item_id, topic_id=topic.id, purpose="topic", created_at=now))
 

@@ -54,7 +54,7 @@ def _require_aware(value: datetime, name: str) -> None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
 
 
-def _local_at(day: date, clock: time, tz: ZoneInfo) -> datetime:
+def local_at(day: date, clock: time, tz: ZoneInfo) -> datetime:
     """Wall-clock ``clock`` on ``day`` in ``tz`` (aware)."""
     return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=tz)
 
@@ -182,7 +182,7 @@ def compute_deadline(
     else:
         due_day, provisional = cal.add_workdays(day, priority_days(priority, policy) + extension_days)
 
-    return Deadline(due=_local_at(due_day, end, tz), provisional=provisional)
+    return Deadline(due=local_at(due_day, end, tz), provisional=provisional)
 
 
 def apply_supervision(due: datetime, supervised_at: datetime | None, factor: float,
@@ -230,7 +230,7 @@ def due_soon_until(now: datetime, tz: ZoneInfo, hours: OfficeHours = OfficeHours
     """
     _require_aware(now, "now")
     day, _ = hours.calendar.add_workdays(now.astimezone(tz).date(), 1)
-    return _local_at(day, hours.end, tz)
+    return local_at(day, hours.end, tz)
 
 
 # --------------------------------------------------------------------------- extensions
@@ -336,8 +336,8 @@ def _working_segments(
     last = end.astimezone(tz).date()
     while day <= last:
         if hours.calendar.is_workday(day):
-            s = max(_local_at(day, hours.start, tz).astimezone(_UTC), start)
-            e = min(_local_at(day, hours.end, tz).astimezone(_UTC), end)
+            s = max(local_at(day, hours.start, tz).astimezone(_UTC), start)
+            e = min(local_at(day, hours.end, tz).astimezone(_UTC), end)
             if s < e:
                 segments.append((s, e))
         day += timedelta(days=1)
@@ -400,7 +400,7 @@ def reminder_points(
             at = _fraction_point(received_at, deadline, spec.amount, tz, hours)
         elif spec.kind == "workdays":
             day, _ = hours.calendar.add_workdays(due_local.date(), -spec.amount)
-            at = _local_at(day, due_local.time(), tz)
+            at = local_at(day, due_local.time(), tz)
         else:
             before = timedelta(hours=spec.amount) if spec.kind == "hours" else timedelta(minutes=spec.amount)
             at = (deadline.astimezone(_UTC) - before).astimezone(tz)
@@ -460,13 +460,13 @@ def next_allowed_time(
             return candidate
         day = candidate.date()
         if workdays_only and not calendar.is_workday(day):
-            candidate = _local_at(day + timedelta(days=1), time(0, 0), tz)
+            candidate = local_at(day + timedelta(days=1), time(0, 0), tz)
             continue
         # Inside the clock window: jump to its end (today's end, or tomorrow's if it wraps
         # and we are in the evening part).
         t = candidate.time().replace(tzinfo=None)
         end_day = day + timedelta(days=1) if (quiet.start > quiet.end and t >= quiet.start) else day
-        candidate = _local_at(end_day, quiet.end, tz)
+        candidate = local_at(end_day, quiet.end, tz)
     raise RuntimeError("no non-quiet time found")  # pragma: no cover
 
 
@@ -491,5 +491,5 @@ def overdue_repeat_due(
     today = local.date()
     if not calendar.is_workday(today):
         return False
-    today_at = _local_at(today, at, tz)
+    today_at = local_at(today, at, tz)
     return local >= today_at and last_sent.astimezone(tz).date() < today

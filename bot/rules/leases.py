@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.rules.deadlines import OfficeHours, _local_at
+from bot.rules.deadlines import OfficeHours, local_at
 
 _UTC = ZoneInfo("UTC")
 _MAX_DAYS = 3660  # a lease longer than ten years of working days is no lease
@@ -21,8 +21,8 @@ def add_working_hours(start: datetime, hours: float, tz: ZoneInfo, office: Offic
     day = start.astimezone(tz).date()
     for _ in range(_MAX_DAYS):
         if office.calendar.is_workday(day):
-            opens = max(_local_at(day, office.start, tz), start)
-            closes = _local_at(day, office.end, tz)
+            opens = max(local_at(day, office.start, tz), start)
+            closes = local_at(day, office.end, tz)
             if opens < closes:
                 if closes - opens >= left:
                     return (opens + left).astimezone(_UTC)

@@ -156,7 +156,7 @@ class RecentMessages:
                 self._forget_before(since)
         for i, t, r, a, at in session.execute(stmt):
             if i not in exclude:
-                self._add(_Row(i, t or "", r, a, at, similar_terms(t or "", None, self.place_words)))  # type: ignore[arg-type]
+                self.add_row(_Row(i, t or "", r, a, at, similar_terms(t or "", None, self.place_words)))  # type: ignore[arg-type]
                 self.high_id = max(self.high_id, i)
 
     def row_of(self, item: Item) -> _Row:
@@ -169,16 +169,16 @@ class RecentMessages:
         with self.lock:
             for row in rows:
                 if self.since is not None and row.received_at >= self.since:
-                    self._add(row)
+                    self.add_row(row)
 
-    def _add(self, row: _Row) -> None:
+    def add_row(self, row: _Row) -> None:
         if row.id in self.rows:
             return
         self.rows[row.id] = row
         for term in row.terms:
             self.by_place_term.setdefault((row.region, term), set()).add(row.id)
 
-    def _discard(self, row: _Row) -> None:
+    def discard_row(self, row: _Row) -> None:
         del self.rows[row.id]
         for term in row.terms:
             ids = self.by_place_term.get((row.region, term))
@@ -189,7 +189,7 @@ class RecentMessages:
 
     def _forget_before(self, since: datetime) -> None:
         for row in [row for row in self.rows.values() if row.received_at < since]:
-            self._discard(row)
+            self.discard_row(row)
         self.since = since
 
     def sharing(self, me: _Row, places: Iterable[str | None]) -> list[_Row]:
@@ -239,12 +239,12 @@ def early_warning(session: Session, wf: WorkflowContext, new_items: Sequence[Ite
         # this transaction's rows join the shared index for this check only, and for good once committed
         lent = [row for row in own if row.id not in index.rows and row.received_at >= index.since]  # type: ignore[operator]
         for row in lent:
-            index._add(row)
+            index.add_row(row)
         try:
             _warn_bursts(session, wf, index, fresh, needed, window, now)
         finally:
             for row in lent:
-                index._discard(row)
+                index.discard_row(row)
     event.listen(session, "after_commit", lambda _session: index.add(own), once=True)
 
 
