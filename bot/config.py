@@ -605,12 +605,7 @@ def _parse_regions(
     for i, table in enumerate(tables):
         sec = _Section(table, f"regions[{i}]")
         sec.check_keys(_keys(RegionConfig))
-        code = sec.req("code", _str)
-        if code == ALL_REGIONS:
-            raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
-        name = sec.req("name", _str)
-        chat_id = sec.req("chat_id", _chat_id)
-        aliases = sec.opt("aliases", _str_list, ())
+        code, name, chat_id, aliases = _target_basics(sec)
         meant = sec.opt("common_aliases_ok", _str_list, ())
         for k, word in enumerate(meant):
             if _norm(word) not in {_norm(a) for a in aliases}:
@@ -644,6 +639,17 @@ def _parse_regions(
     return tuple(regions)
 
 
+def _target_basics(sec: _Section) -> tuple[str, str, int, tuple[str, ...]]:
+    """What a region and a unit both have: code (not ``*``), name, chat id, aliases."""
+    code: str = sec.req("code", _str)
+    if code == ALL_REGIONS:
+        raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
+    name: str = sec.req("name", _str)
+    chat_id: int = sec.req("chat_id", _chat_id)
+    aliases: tuple[str, ...] = sec.opt("aliases", _str_list, ())
+    return code, name, chat_id, aliases
+
+
 def _parse_units(data: dict[str, Any], regions: tuple[RegionConfig, ...], leaders: ChatConfig,
                  desk: ChatConfig) -> tuple[UnitConfig, ...]:
     """``[[units]]``: departments share the regions' namespace (a code, name or alias names one
@@ -663,12 +669,7 @@ def _parse_units(data: dict[str, Any], regions: tuple[RegionConfig, ...], leader
     for i, table in enumerate(tables):
         sec = _Section(table, f"units[{i}]")
         sec.check_keys(_keys(UnitConfig))
-        code = sec.req("code", _str)
-        if code == ALL_REGIONS:
-            raise ConfigError(sec.key("code"), "'*' is reserved for the provincial office (officers' region)")
-        name = sec.req("name", _str)
-        chat_id = sec.req("chat_id", _chat_id)
-        aliases = sec.opt("aliases", _str_list, ())
+        code, name, chat_id, aliases = _target_basics(sec)
         cats = sec.opt("categories", _str_list, ())
         if chat_id in chats:
             raise ConfigError(sec.key("chat_id"),
