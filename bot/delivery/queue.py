@@ -272,7 +272,8 @@ def reclaim_leases(session: Session, now: datetime, all_leases: bool = False) ->
 
 def recent_sends(session: Session, since: datetime) -> list[tuple[int, datetime | None]]:
     """What Telegram may have counted since ``since``, as ``(chat id, when)``: rows marked sent
-    then (``when`` is the time the answer was recorded, just after Telegram counted it), and rows
+    then (``when`` is the time the answer was recorded, just after Telegram counted it; or a try
+    that timed out, which Telegram may have counted all the same), and rows
     leased now (``when`` is None: a send in flight, or one whose process died before its outcome
     was written, may have been posted at any moment up to now)."""
     sent = session.execute(
@@ -318,11 +319,16 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
 
 
 def requeue(session: Session, row_id: int, not_before: datetime | None, count_attempt: bool,
-             error: str | None) -> None:
+             error: str | None, tried_at: datetime | None = None) -> None:
+    """Back to the queue. ``tried_at``: a send that may have been posted all the same (a timeout);
+    kept in ``sent_at`` so that a restart's pacing counts it (:func:`recent_sends`) — the row stays
+    pending, and its real send overwrites it."""
     row = session.get(Outbox, row_id)
     if row is None:
         return
     row.status, row.not_before = "pending", not_before
+    if tried_at is not None:
+        row.sent_at = tried_at
     if count_attempt:
         row.attempts += 1
     row.error = error[:2000] if error else None

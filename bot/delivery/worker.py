@@ -518,7 +518,10 @@ class DeliveryWorker:
                 await self._backoff(row, str(exc))
         except (NetworkError, TelegramError) as exc:  # 5xx, timeouts, connection errors
             log.info("delivery: row %s to chat %s failed (%s); retrying", row.id, chat, exc)
-            await self._backoff(row, str(exc))
+            # a timeout or a broken connection may have been posted: Telegram may have counted it,
+            # and a process started after a crash must count it too (see _resume_pacing)
+            maybe_posted = isinstance(exc, NetworkError) and not _answered(exc)
+            await self._backoff(row, str(exc), tried_at=self.wall() if maybe_posted else None)
         except (asyncio.CancelledError, DatabaseUnavailable):
             raise
         except Exception as exc:
@@ -599,10 +602,10 @@ class DeliveryWorker:
         await self.db.run(queue.block, chat, reason, self.wall(), self.desk_chat_id, self.blocked_notice)
         await self.db.run(queue.requeue, row.id, None, False, None)
 
-    async def _backoff(self, row: Outbox, error: str) -> None:
+    async def _backoff(self, row: Outbox, error: str, *, tried_at: datetime | None = None) -> None:
         self.stats.retried += 1
         delay = min(self.max_backoff, self.backoff_base * (2 ** min(row.attempts, 16)))
-        await self.db.run(queue.requeue, row.id, self.wall() + timedelta(seconds=delay), True, error)
+        await self.db.run(queue.requeue, row.id, self.wall() + timedelta(seconds=delay), True, error, tried_at)
 
     async def _call(self, row: Outbox, card_message_id: int | None = None,
                     thread_id: int | None = None) -> int | None:
