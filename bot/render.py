@@ -164,7 +164,10 @@ def _compile(env: jinja2.Environment, source: str, autoescape: bool) -> jinja2.T
     key = (id(env), source, autoescape)
     tpl = _compiled.get(key)
     if tpl is None:
-        wrapped = source if not autoescape else "{% autoescape true %}" + source + "{% endautoescape %}"
+        # explicit both ways: the environment escapes strings by default (select_autoescape), which
+        # would put "&lt;" into plain texts (pop-ups, button labels, topic names)
+        mode = "true" if autoescape else "false"
+        wrapped = "{% autoescape " + mode + " %}" + source + "{% endautoescape %}"
         tpl = env.from_string(wrapped)
         _compiled[key] = tpl
     return tpl

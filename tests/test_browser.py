@@ -91,7 +91,7 @@ async def test_claim_with_the_button_reply_see_the_card_change_and_open_the_dash
     problems = watch(page)
     await page.goto(box.web_url + "?lang=zh")
     titles = page.locator(".chat-item .chat-item-title")
-    await expect(titles).to_have_count(6, timeout=WAIT_MS)  # five groups and the private chat of whoever one acts as
+    await expect(titles).to_have_count(7, timeout=WAIT_MS)  # five groups, a unit's, and the private chat of whoever one acts as
     for title in ("兰州市联络群", "天水市联络群", "白银市联络群", "省委办公厅值班台", "领导专报"):
         await expect(page.locator(".chat-item", has_text=title)).to_be_visible()
 
@@ -100,6 +100,8 @@ async def test_claim_with_the_button_reply_see_the_card_change_and_open_the_dash
     await expect(page.locator("#chat-title")).to_have_text("兰州市联络群")
     item = await intake(box, title="雁滩路夜间施工<b>噪音</b>扰民",
                         body="城关区雁滩路某工地连续半个月夜里十一点以后施工，详见 https://example.org/report 。")
+    # the demo's 兰州 group has topics: the item's own topic opens from the group's list
+    await page.locator('[data-testid="topic"]', has_text=f"#{item['id']} ").click(timeout=WAIT_MS)
     card = card_of(page, item["id"])
     await expect(card).to_be_visible(timeout=WAIT_MS)  # arrived live, without reloading
     # Telegram's rendering: the title bold, the citizen's "<b>" shown as text, the link a link
@@ -162,6 +164,10 @@ async def test_on_a_phone_one_pane_at_a_time_in_english_and_hostile_text_stays_t
     await page.locator(f'.chat-item[data-chat-id="{LANZHOU}"]').tap()
     await expect(page.locator(".sidebar")).to_be_hidden()
     await expect(page.locator("#back")).to_be_visible()
+    # a forum group: its list of topics first; the item's topic name shows the hostile title as text
+    topic = page.locator('[data-testid="topic"]', has_text=f"#{item['id']} ")
+    await expect(topic).to_contain_text("<img src=x onerror=alert(1)>", timeout=WAIT_MS)
+    await topic.tap()
     card = card_of(page, item["id"])
     await expect(card).to_contain_text("<img src=x onerror=alert(1)>", timeout=WAIT_MS)
     await expect(card).to_contain_text("<script>alert(2)</script>")
@@ -193,6 +199,7 @@ async def test_the_scenario_plays_on_sandbox_time_with_notes_for_the_trainee(
             await expect(page.locator("#clock")).to_contain_text("已暂停", timeout=WAIT_MS)
             frozen = sandbox.clock()
             assert sandbox.clock.paused and sandbox.clock() == frozen
+            await page.locator('[data-testid="topic"]').nth(1).click(timeout=WAIT_MS)  # 兰州's group has topics: General, then the items'
             await expect(page.locator(".msg.bot").first).to_be_visible()
             await page.screenshot(path=str(shots / "desktop-0-scenario.png"))
             await page.click("#narration-more")
