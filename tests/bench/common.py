@@ -315,8 +315,9 @@ def make_items(count: int, *, prefix: str, pool: Sequence[dict[str, Any]] | None
         msg = dict(pool[i % len(pool)])
         msg["external_id"] = f"{prefix}-{i}"
         msg["region"] = REGIONS[region_list[n % len(region_list)]][1]
-        if i >= len(pool):  # a text used again is another citizen's, not a repeat of the first one
-            msg["author"] = f"{msg.get('author') or '市民'}·{i // len(pool)}"
+        # each item its own citizen: the data holds real repeats (one author, one issue, twice),
+        # which are linked to the first and handed to its holder — not what a bench row measures
+        msg["author"] = f"{msg.get('author') or '市民'}·{i}"
         out.append(msg)
     return out
 
