@@ -54,7 +54,7 @@ async def _measure(db: str | None, items: int, coalesce: bool) -> tuple[float, f
 async def bench_edits(items: int = 20, db: str | None = None) -> Row:
     edits, renames = await _measure(db, items, coalesce=True)
     plain_edits, plain_renames = await _measure(db, items, coalesce=False)
-    return Row("8. Edits per item", f"{edits:.2f} card edits, {renames:.2f} topic renames per item "
+    return Row("10. Edits per item", f"{edits:.2f} card edits, {renames:.2f} topic renames per item "
                f"(claim + note + reply within 1 s; {plain_edits:.2f} and {plain_renames:.2f} without coalescing)",
                f"≤ {TARGET:.0f} edit per item", edits <= TARGET,
                {"items": items, "edits": edits, "renames": renames, "edits_uncoalesced": plain_edits,
