@@ -73,6 +73,7 @@ DB_RETRY_SECONDS = 2.0
 # trip 8 requests carry 80 a second. More buys nothing and costs: httpx checks every pooled
 # connection on each request, so 32 in flight cost twice the CPU per send of 8 (measured here).
 MAX_IN_FLIGHT = 8
+IN_FLIGHT_MARGIN = 2.0  # seconds: when a send left in flight by a dead process may still be counted
 # Card edits and topic renames wait this long after the first change is seen, so that changes
 # made in quick succession (claim, note and reply within a second) reach Telegram as one edit of
 # the latest state: one request of the chat's twenty a minute instead of three.
@@ -223,8 +224,13 @@ class DeliveryWorker:
         for chat, at in await self.db.read(queue.recent_sends, since):
             if webhooks.is_key(chat):  # a webhook receiver: not Telegram, not paced
                 continue
-            ago = 0.0 if at is None else max(0.0, (now_wall - at).total_seconds())
-            self.pacer.record(chat, mono - ago)
+            if at is None:
+                # left in flight by a process that died: its request may still reach Telegram a
+                # moment after this start (a busy server reads its socket late), so it counts as
+                # sent a little after now, not at now
+                self.pacer.record(chat, mono + IN_FLIGHT_MARGIN)
+                continue
+            self.pacer.record(chat, mono - max(0.0, (now_wall - at).total_seconds()))
         self._resumed = True
 
     async def stop(self) -> None:
