@@ -330,7 +330,10 @@ async def test_an_item_past_its_deadline_is_announced_overdue_once(db_url: str, 
     async with Harness(hooked(db_url, {"url": receiver.url, "secret": SECRET, "events": ["overdue"]})) as h:
         item = await h.post_message(external_id=unique_id(), body=NOISE, region=LANZHOU)
         s = h.services
-        later = s.now() + timedelta(days=30)
+        # a month later, at 10:00 on a weekday: overdue escalation waits out quiet hours and days off
+        later = (s.now() + timedelta(days=30)).astimezone(s.config.schedule.tz).replace(hour=10, minute=0)
+        while later.weekday() >= 5:
+            later += timedelta(days=1)
         for _ in range(2):  # a second pass says nothing again
             await s.act(sweep, s.workflow, later)
         await poll(lambda: len(receiver.delivered()) == 1, what="overdue")
