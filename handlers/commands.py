@@ -12,6 +12,7 @@ from bot.workflow.cards import item_for_card
 from bot.workflow.notes import show_with_notes
 from bot.workflow.roster import remember_private_chat
 from handlers.common import answer, command_rest, is_private, run_step, split_number
+from handlers.common import numbered as plain_numbered
 from handlers.topics import item_of_topic, numbered, replied_to, the_item
 
 
@@ -40,11 +41,8 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             item_id, _ = await numbered(s, actor, update, "usage.claim")
             await s.act(claims.claim, s.workflow, item_id, actor, s.now())
             return
-        item_id, rest, first = split_number(command_rest(update.effective_message.text))
-        if item_id is None or rest:
-            if first and item_id is None:
-                await answer(s, actor, "refuse.bad_number", value=first[:30])
-            await answer(s, actor, "usage.claim")
+        item_id, _ = await plain_numbered(s, actor, update, "usage.claim", rest="none")
+        if item_id is None:
             return
         await s.act(claims.claim, s.workflow, item_id, actor, s.now())
 
@@ -85,13 +83,10 @@ async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def route(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id, region_ref, first = split_number(command_rest(update.effective_message.text))
-        if item_id is None or not region_ref.strip():
-            if first and item_id is None:
-                await answer(s, actor, "refuse.bad_number", value=first[:30])
-            await answer(s, actor, "usage.route")
+        item_id, region_ref = await plain_numbered(s, actor, update, "usage.route", rest="required")
+        if item_id is None:
             return
-        await s.act(routing.route, s.workflow, item_id, actor, region_ref.strip(), s.now())
+        await s.act(routing.route, s.workflow, item_id, actor, region_ref, s.now())
 
     await run_step(update, context, step)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -85,6 +85,21 @@ def _log_command(command: str, actor: Actor, outcome: str) -> None:
     it may hold a citizen's details)."""
     log.info("command %s by %s in chat %s: %s", command[:40], actor.user_id, actor.chat_id, outcome,
              extra={"command": command[:40], "actor": actor.user_id, "chat": actor.chat_id})
+
+
+async def numbered(s: AppContext, actor: Actor, update: Update, usage: str, *,
+                   rest: Literal["any", "none", "required"] = "any") -> tuple[int | None, str]:
+    """``/command N rest``: the item number and the rest of the line; or ``(None, "")`` after
+    answering with ``usage`` (and, when the first word is not a number, saying so). ``rest``: what
+    may follow the number — anything, nothing, or something."""
+    item_id, after, first = split_number(command_rest(update.effective_message.text if update.effective_message else ""))
+    after = after.strip()
+    if item_id is not None and (rest == "any" or (rest == "required") == bool(after)):
+        return item_id, after
+    if first and item_id is None:
+        await answer(s, actor, "refuse.bad_number", value=first[:30])
+    await answer(s, actor, usage)
+    return None, ""
 
 
 async def run_step(update: Update, context: ContextTypes.DEFAULT_TYPE,

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot.app_context import AppContext
 from bot.workflow import Actor
 from bot.workflow import deadlines as steps
-from handlers.common import answer, command_rest, run_step, split_number
+from handlers.common import answer, numbered, run_step
 
 _DAYS = re.compile(r"^(\d{1,3})(?:天|日|个?工作日|wd)?$", re.IGNORECASE)
 
@@ -21,21 +21,11 @@ def _first_word(text: str) -> tuple[str, str]:
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (parts[0] if parts else "", "")
 
 
-async def _numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> tuple[int | None, str]:
-    """``/command N rest``: the number and the rest, or None after answering with the usage."""
-    item_id, rest, first = split_number(command_rest(update.effective_message.text))
-    if item_id is None:
-        if first:
-            await answer(s, actor, "refuse.bad_number", value=first[:30])
-        await answer(s, actor, usage)
-    return item_id, rest.strip()
-
-
 async def priority(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/priority N urgent|ordinary|complex [reason]`` (supervisors)."""
 
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id, rest = await _numbered(s, actor, update, "usage.priority")
+        item_id, rest = await numbered(s, actor, update, "usage.priority")
         if item_id is None:
             return
         value, reason = _first_word(rest)
@@ -51,7 +41,7 @@ async def extend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/extend N days reason`` (the holder)."""
 
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id, rest = await _numbered(s, actor, update, "usage.extend")
+        item_id, rest = await numbered(s, actor, update, "usage.extend")
         if item_id is None:
             return
         value, reason = _first_word(rest)
@@ -70,7 +60,7 @@ async def complex_(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/complex N reason`` (the holder, or a supervisor)."""
 
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id, reason = await _numbered(s, actor, update, "usage.complex")
+        item_id, reason = await numbered(s, actor, update, "usage.complex")
         if item_id is None:
             return
         await s.act(steps.mark_complex, s.workflow, item_id, actor, reason, s.now())

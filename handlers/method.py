@@ -12,16 +12,13 @@ from bot.app_context import AppContext
 from bot.workflow import Actor
 from bot.workflow.followup import answer_followup
 from bot.workflow.verification import select_item, verify
-from handlers.common import answer, command_rest, run_step, split_number
+from handlers.common import numbered, run_step
 
 
 async def select(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
-        item_id, rest, first = split_number(command_rest(update.effective_message.text))
-        if item_id is None or rest:
-            if first and item_id is None:
-                await answer(s, actor, "refuse.bad_number", value=first[:30])
-            await answer(s, actor, "usage.select")
+        item_id, _ = await numbered(s, actor, update, "usage.select", rest="none")
+        if item_id is None:
             return
         await s.act(select_item, s.workflow, item_id, actor, s.now())
 
@@ -33,13 +30,10 @@ def _verdict_command(usage: str, step_fn: Any):  # type: ignore[no-untyped-def]
 
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async def step(s: AppContext, actor: Actor) -> None:
-            item_id, rest, first = split_number(command_rest(update.effective_message.text))
-            words = rest.split(maxsplit=1)
-            if item_id is None or not words:
-                if first and item_id is None:
-                    await answer(s, actor, "refuse.bad_number", value=first[:30])
-                await answer(s, actor, usage)
+            item_id, rest = await numbered(s, actor, update, usage, rest="required")
+            if item_id is None:
                 return
+            words = rest.split(maxsplit=1)
             note = words[1] if len(words) > 1 else None
             await s.act(step_fn, s.workflow, item_id, actor, words[0], note, s.now())
 

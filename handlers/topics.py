@@ -26,6 +26,7 @@ from bot.workflow.notes import holder_message
 from bot.workflow.notes import note as note_step
 from bot.workflow.topics import topic_item
 from handlers.common import actor_of, answer, command_rest, parse_number, run_step, services, split_number
+from handlers.common import numbered as common_numbered
 
 
 def replied_to(message: Message) -> Message | None:
@@ -61,11 +62,7 @@ async def numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> t
         if item_id != topic_item_id:
             raise Refusal("topic_other_item", {"topic": topic_item_id, "id": item_id})
         return item_id, after.strip()
-    if item_id is None:
-        if first:
-            await answer(s, actor, "refuse.bad_number", value=first[:30])
-        await answer(s, actor, usage)
-    return item_id, after.strip()
+    return await common_numbered(s, actor, update, usage)
 
 
 async def the_item(s: AppContext, actor: Actor, update: Update, usage: str) -> int | None:
@@ -106,12 +103,10 @@ async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if topic_item_id is not None:
             item_id, text = topic_item_id, rest
         else:
-            item_id, text, first = split_number(rest)
-            if item_id is None:
-                if first:
-                    await answer(s, actor, "refuse.bad_number", value=first[:30])
-                await answer(s, actor, "usage.note")
+            found, text = await common_numbered(s, actor, update, "usage.note")
+            if found is None:
                 return
+            item_id = found
         if not text.strip():
             await answer(s, actor, "usage.note")
             return

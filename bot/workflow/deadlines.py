@@ -133,7 +133,8 @@ def _check_holder(wf: WorkflowContext, person: Person, item: Item, refusal: str)
         raise Refusal(refusal, {"id": item.id, "holder": item.claimed_by_name or "—"})
 
 
-def _reason(text: str | None) -> str:
+def clean_reason(text: str | None) -> str:
+    """A reason or note on one line, refused when longer than :data:`REASON_LIMIT`."""
     reason = " ".join((text or "").split())
     if len(reason) > REASON_LIMIT:
         raise Refusal("reason_too_long", {"length": len(reason), "limit": REASON_LIMIT})
@@ -199,7 +200,7 @@ def set_priority(session: Session, wf: WorkflowContext, item_id: int, actor: Act
     lang = wf.lang_for(actor)
     if item.priority == priority:
         raise Refusal("same_priority", {"id": item_id, "priority": _label(wf, priority, lang)})
-    return _change_priority(session, wf, item, actor, priority, _reason(reason), now,
+    return _change_priority(session, wf, item, actor, priority, clean_reason(reason), now,
                             action="priority_changed")
 
 
@@ -211,7 +212,7 @@ def mark_complex(session: Session, wf: WorkflowContext, item_id: int, actor: Act
     item = _open_item(wf, session, item_id)
     if person.role != Role.SUPERVISOR:
         _check_holder(wf, person, item, "complex_holder_only")
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if not reason:
         raise Refusal("complex_needs_reason", {"id": item_id})
     if item.priority == Priority.COMPLEX:
@@ -260,7 +261,7 @@ def request_extension(session: Session, wf: WorkflowContext, item_id: int, actor
     person = _person(wf, actor)
     item = _open_item(wf, session, item_id)
     _check_holder(wf, person, item, "extend_holder_only")
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     if not reason:
         raise Refusal("extension_needs_reason", {"id": item_id})
     cap = wf.policy.max_extension_days

@@ -23,7 +23,7 @@ from bot.rules.method import ONGOING, SOLVED, followup_due, in_office_hours, par
 from bot.rules.states import ANSWERED_STATUSES, Refusal, Role
 from bot.workflow.answers import say
 from bot.workflow.context import Actor, WorkflowContext
-from bot.workflow.deadlines import REASON_LIMIT, short_title
+from bot.workflow.deadlines import clean_reason, short_title
 from bot.workflow.items import get_item, log_event
 from bot.workflow.verification import SCHEDULER, place_chat
 from storage.models import Item
@@ -58,9 +58,7 @@ def answer_followup(session: Session, wf: WorkflowContext, item_id: int, actor: 
     word = parse_followup_answer(answer)
     if word is None:
         raise Refusal("bad_followup", {"value": (answer or "")[:30]})
-    note = " ".join((note or "").split())
-    if len(note) > REASON_LIMIT:
-        raise Refusal("reason_too_long", {"length": len(note), "limit": REASON_LIMIT})
+    note = clean_reason(note)
     person = wf.person(actor.user_id, actor.name)
     if not person.in_roster:
         raise Refusal("not_in_roster")

@@ -31,7 +31,7 @@ from bot.rules.states import ALL_REGIONS, Person, Refusal, Role
 from bot.workflow.answers import say
 from bot.workflow.cards import CALLBACK_SELECT
 from bot.workflow.context import Actor, WorkflowContext
-from bot.workflow.deadlines import REASON_LIMIT, short_title
+from bot.workflow.deadlines import clean_reason, short_title
 from bot.workflow.items import get_item, log_event, log_events
 from bot.workflow.roster import item_chat
 from storage.models import Item, Meta, Outbox, Selection
@@ -138,9 +138,7 @@ def verify(session: Session, wf: WorkflowContext, item_id: int, actor: Actor, ve
     word = parse_verdict(verdict)
     if word is None:
         raise Refusal("bad_verdict", {"value": (verdict or "")[:30]})
-    note = " ".join((note or "").split())
-    if len(note) > REASON_LIMIT:
-        raise Refusal("reason_too_long", {"length": len(note), "limit": REASON_LIMIT})
+    note = clean_reason(note)
     person = wf.person(actor.user_id, actor.name)
     item = get_item(session, item_id, lock=True)
     check_place(wf, person, item)
