@@ -658,10 +658,11 @@ def _parse_units(data: dict[str, Any], regions: tuple[RegionConfig, ...], leader
     from bot.learn.category import categories as known_categories
 
     tables = _array_of_tables(data, "units", "units")
-    names: dict[str, tuple[str, str]] = {}  # normalised name -> (what it names, the key naming it)
+    # normalised name -> (what it names, the key naming it, which table entry owns it)
+    names: dict[str, tuple[str, str, str]] = {}
     for i, r in enumerate(regions):
         for key, value in [("code", r.code), ("name", r.name), *(("aliases", a) for a in r.aliases)]:
-            names.setdefault(_norm(value), (f"region {r.code} ({r.name})", f"regions[{i}].{key}"))
+            names.setdefault(_norm(value), (f"region {r.code} ({r.name})", f"regions[{i}].{key}", f"regions[{i}]"))
     chats = {leaders.chat_id: "the leaders' chat (leaders.chat_id)", desk.chat_id: "the desk chat (desk.chat_id)"}
     chats.update((r.chat_id, f"the chat of region {r.code}") for r in regions)
     owner: dict[str, str] = {}  # category -> the key that claimed it
@@ -680,11 +681,11 @@ def _parse_units(data: dict[str, Any], regions: tuple[RegionConfig, ...], leader
         this = f"unit {code} ({name})"
         for key, value in own:
             n = _norm(value)
-            if n in names and names[n][0] != this:
-                what, other_key = names[n]
+            if n in names and names[n][2] != sec.path:  # a unit may repeat its own code as a name
+                what, other_key, _ = names[n]
                 raise ConfigError(key, f"{value!r} already names {what} at {other_key}; regions and units "
                                        "share one set of codes, names and aliases")
-            names.setdefault(n, (this, key))
+            names.setdefault(n, (this, key, sec.path))
         for k, cat in enumerate(cats):
             key = sec.key(f"categories[{k}]")
             if cat not in known_categories():

@@ -113,6 +113,7 @@ async def test_a_unit_ranks_beside_the_regions_in_the_reports(h: Harness) -> Non
     ([UNIT, {"code": "health", "name": "省卫健委", "chat_id": -1001000000301, "categories": ["教育文体"]}],
      "units[1].categories[0]", "already belongs to units[0] (edu)"),
     ([{**UNIT, "chat_id": LEADERS_CHAT}], "units[0].chat_id", "leaders' chat"),
+    ([UNIT, {**UNIT, "chat_id": -1001000000301}], "units[1].code", "already names unit edu"),
 ])
 def test_config_errors_name_the_key(units: list[dict[str, Any]], key: str, words: str) -> None:
     with pytest.raises(ConfigError) as info:
