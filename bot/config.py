@@ -345,6 +345,11 @@ class Config:
         """Regions, then units: everything a message can be routed to."""
         return (*self.regions, *self.units)
 
+    @property
+    def target_names(self) -> dict[str, str]:
+        """Code → name of every region and unit: what reports and cards call a target."""
+        return {t.code: t.name for t in self.targets}
+
     def target(self, code: str | None) -> RegionConfig | UnitConfig | None:
         """The region or unit with exactly this code (they share one namespace), or None."""
         return self.region(code) or self.unit(code)

@@ -166,7 +166,7 @@ class SandboxHub:
     def people(self) -> list[dict[str, Any]]:
         """The roster, then anyone else the stand-in knows (to see how strangers are refused)."""
         cfg = self.s.config
-        names = {r.code: r.name for r in cfg.targets}
+        names = cfg.target_names
         people = [{"id": o.user_id, "name": o.name, "role": o.role, "region": o.region,
                    "region_name": names.get(o.region), "in_roster": True} for o in cfg.officers]
         known = {p["id"] for p in people}

@@ -187,7 +187,7 @@ def rank_regions(regions: Sequence[RegionFigures]) -> tuple[RegionFigures, ...]:
 def build_report(session: Session, config: Config, period: Period, now: datetime) -> Report:
     """Everything a report shows, as of ``now``."""
     figures = compute_figures(session, config, period.start, period.end, now)
-    names = {r.code: r.name for r in config.targets}
+    names = config.target_names
     overdue, overdue_total = _overdue(session, names, now)
     sensitive_total = session.execute(
         select(func.count()).where(Item.received_at >= period.start, Item.received_at < period.end,
@@ -228,7 +228,7 @@ def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tu
 
 def key_items_between(session: Session, config: Config, period: Period) -> tuple[KeyEntry, ...]:
     """The key items of the items received in ``period`` (what a roundup of it would show)."""
-    return _hot_and_key(session, period, {r.code: r.name for r in config.regions})[1]
+    return _hot_and_key(session, period, config.target_names)[1]
 
 
 def _hot_and_key(session: Session, period: Period,

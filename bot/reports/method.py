@@ -68,12 +68,8 @@ def roundup_due(config: Config, period_start: datetime) -> datetime:
     return next_weekly(end - timedelta(seconds=1), s.weekly_day, s.weekly_time, s.tz)
 
 
-def _names(config: Config) -> dict[str, str]:
-    return {r.code: r.name for r in config.regions}
-
-
 def verification_entries(session: Session, config: Config, round_due: datetime) -> tuple[VerificationEntry, ...]:
-    names = _names(config)
+    names = config.target_names
     rows = session.execute(
         select(Selection.item_id, Item.title, Item.region, Selection.verdict, Selection.note,
                Selection.verified_by_name, Selection.verified_at, Selection.due_at)
@@ -100,7 +96,7 @@ def verification_counts(session: Session, start: datetime, end: datetime, now: d
 
 def rectifying(session: Session, config: Config, now: datetime) -> tuple[tuple[RectifyingEntry, ...], int]:
     """Items still being rectified (latest look-back answer "ongoing"), oldest reply first."""
-    names = _names(config)
+    names = config.target_names
     cal = config.calendar
     tz = config.schedule.tz
     cond = (Item.followup == ONGOING, Item.status.in_([str(s) for s in ANSWERED_STATUSES]))  # type: ignore[attr-defined]

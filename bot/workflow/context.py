@@ -48,7 +48,7 @@ class WorkflowContext:
         self.tz = config.schedule.tz
         # units (departments) are targets like regions, in the same directory and namespace
         self.directory = RegionDirectory(region_refs(config))
-        self.region_names = {r.code: r.name for r in config.targets}
+        self.region_names = config.target_names
         self.unit_codes = frozenset(u.code for u in config.units)
         self.unit_by_category = {c: u.code for u in config.units for c in u.categories}
         self.learner = RoutingLearner(
