@@ -17,13 +17,11 @@ from datetime import datetime
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from bot.delivery.outbox import PRIORITY_LANE, enqueue_message
 from bot.rules.states import OPEN_STATUSES
 from bot.workflow.cards import refresh_cards
 from bot.workflow.context import SYSTEM, WorkflowContext
-from bot.workflow.deadlines import deadline_for, holder_of
+from bot.workflow.deadlines import announce_deadline_change, deadline_for
 from bot.workflow.items import log_event
-from bot.workflow.roster import item_chat
 from storage.models import Item
 
 log = logging.getLogger(__name__)
@@ -47,17 +45,13 @@ def refresh_provisional(session: Session, wf: WorkflowContext, now: datetime) ->
         item.deadline, item.deadline_provisional = due, provisional
         session.add(item)
         changed += 1
+        refresh_cards(session, wf, item, now)
         if due == old:
-            refresh_cards(session, wf, item, now)
             continue
         log_event(session, item, "deadline_moved", SYSTEM, now, old_deadline=old.isoformat() if old else None,
                   deadline=due.isoformat(), provisional=provisional, reason="calendar")
-        refresh_cards(session, wf, item, now)
-        target = item_chat(session, wf, item)
-        text = wf.renderer.text("deadlines.calendar_moved", None, holder=holder_of(item), id=item.id,
-                                old=old, deadline=due, provisional=provisional)
-        enqueue_message(session, target, text, now=now, lane=PRIORITY_LANE, item_id=item.id,
-                        purpose="deadline_changed")
+        announce_deadline_change(session, wf, item, SYSTEM, "deadlines.calendar_moved", now, id=item.id, old=old,
+                                 deadline=due, provisional=provisional)
         log.info("deadline of #%s moved by the calendar: %s -> %s", item.id, old, due,
                  extra={"item": item.id, "event": "deadline_moved"})
     # done once the transaction commits (a sweep that fails tries again at the next tick)

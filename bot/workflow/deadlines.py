@@ -145,10 +145,10 @@ def _label(wf: WorkflowContext, priority: str, lang: str | None) -> str:
     return wf.renderer.text(f"priority.{priority}", lang)
 
 
-def _announce_in_region(session: Session, wf: WorkflowContext, item: Item, actor: Actor, key: str,
+def announce_deadline_change(session: Session, wf: WorkflowContext, item: Item, actor: Actor, key: str,
                         now: datetime, **params: Any) -> None:
-    """Tell the item's chat (its region's, or the desk for an unrouted one) about a changed
-    deadline, mentioning the holder, unless the change was made in that very chat."""
+    """Tell the item's chat (its region's or unit's, or the desk for an unrouted one) about a
+    changed deadline, mentioning the holder, unless the change was made in that very chat."""
     target = item_chat(session, wf, item)
     if target == actor.chat_id:
         return
@@ -237,7 +237,7 @@ def _change_priority(session: Session, wf: WorkflowContext, item: Item, actor: A
     params = dict(id=item.id, priority=_label(wf, item.priority, None), deadline=item.deadline,
                   provisional=item.deadline_provisional, by=wf.person(actor.user_id, actor.name).name,
                   reason=reason)
-    _announce_in_region(session, wf, item, actor, "deadlines.priority_changed_notice", now, **params)
+    announce_deadline_change(session, wf, item, actor, "deadlines.priority_changed_notice", now, **params)
     if actor.chat_id is not None:
         lang = wf.lang_for(actor)
         params["priority"] = _label(wf, item.priority, lang)
