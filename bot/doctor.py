@@ -28,6 +28,7 @@ from bot.rules.workdays import unknown_days
 from bot.workflow.context import common_word_aliases_of
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
+from storage.urls import redact_url
 
 Status = Literal["ok", "warn", "fail"]
 CALENDAR_HORIZON_DAYS = 30
@@ -56,13 +57,13 @@ def check_database(config: Config) -> list[Check]:
         return [_line("fail", "database", "doctor.database_unusable_plain", error=_first_line(exc))]
     try:
         if not db.ping():
-            return [_line("fail", "database", "doctor.database_down_plain", url=_safe_url(config.database.url))]
+            return [_line("fail", "database", "doctor.database_down_plain", url=redact_url(config.database.url))]
         current = current_revision(db.engine)
     except Exception as exc:
         return [_line("fail", "database", "doctor.database_unusable_plain", error=_first_line(exc))]
     finally:
         db.dispose()
-    lines = [_line("ok", "database", "doctor.database_ok_plain", url=_safe_url(config.database.url))]
+    lines = [_line("ok", "database", "doctor.database_ok_plain", url=redact_url(config.database.url))]
     head = head_revision()
     if current == head:
         lines.append(_line("ok", "migrations", "doctor.migrations_current_plain", revision=head))
@@ -200,13 +201,3 @@ def render_lines(checks: Iterable[Check], renderer: Renderer, lang: str | None =
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0]
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]

@@ -60,7 +60,7 @@ from bot.rules.deadlines import (
     reminder_points,
 )
 from bot.rules.states import OPEN_STATUSES, Status
-from bot.workflow.context import Actor
+from bot.workflow.context import SCHEDULER
 from bot.workflow.deadlines import (
     DEADLINE_EVENTS,
     describe_item,
@@ -78,7 +78,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEDULER = Actor(user_id=None, name="scheduler", source="scheduler")
 DESK = "desk"
 _SECTION = {"overdue": "overdue", "repeat": "overdue", "before": "due", "unclaimed": "unclaimed"}
 _SEVERITY = {"overdue": 0, "repeat": 0, "before": 1, "unclaimed": 2}

@@ -32,7 +32,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.urls import normalise_url
+from storage.urls import normalise_url, redact_url
 
 T = TypeVar("T")
 
@@ -179,20 +179,11 @@ class DatabaseStartError(Exception):
     def __init__(self, url: str, reason: str, *, transient: bool) -> None:
         super().__init__(reason)
         self.reason, self.transient = reason, transient
-        where = _hide_password(url)
+        where = redact_url(url)
         fix = ("is the database server running and reachable?" if transient
                else "check the URL, the user's rights and that the database exists")
         self.line = f"database error: database.url ({where}): {reason} — {fix}"
         self.exit_status = 1 if transient else 2
-
-
-def _hide_password(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.rsplit("@", 1)[-1]
 
 
 def open_database(url: str) -> Database:

@@ -37,6 +37,7 @@ class Actor:
 
 
 SYSTEM = Actor(user_id=None, name="system", source="system")
+SCHEDULER = Actor(user_id=None, name="scheduler", source="scheduler")  # time-driven steps (the sweep)
 
 
 class WorkflowContext:

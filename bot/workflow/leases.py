@@ -20,13 +20,11 @@ from bot.delivery.outbox import ROUTINE_LANE, enqueue_message
 from bot.rules.leases import lease_points
 from bot.rules.states import Status, sources, target
 from bot.workflow.cards import refresh_cards
-from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.context import SCHEDULER, WorkflowContext
 from bot.workflow.items import get_item, log_event
 from bot.workflow.notes import NOTE_ACTION
 from bot.workflow.roster import item_chat
 from storage.models import Event, Item
-
-LEASES = Actor(user_id=None, name="scheduler", source="scheduler")
 
 
 def _stamp(at: datetime) -> str:
@@ -83,7 +81,7 @@ def lapse(session: Session, wf: WorkflowContext, item_id: int, holder: int | Non
     if result.rowcount != 1:
         return 0
     item = get_item(session, item_id)
-    log_event(session, item, "released", LEASES, now, holder=holder, holder_name=holder_name,
+    log_event(session, item, "released", SCHEDULER, now, holder=holder, holder_name=holder_name,
               claimed_at=claimed_at.isoformat())
     refresh_cards(session, wf, item, now)
     params = {"id": item_id, "title": item.title or item.body[:40], "holder": holder_name, "hours": f"{2 * (wf.config.claims.lease_hours or 0):g}", "region": wf.region_name(item.region) or ""}

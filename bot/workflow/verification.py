@@ -30,7 +30,7 @@ from bot.rules.method import last_weekly_before, next_weekly, parse_verdict, rem
 from bot.rules.states import ALL_REGIONS, Person, Refusal, Role
 from bot.workflow.answers import say
 from bot.workflow.cards import CALLBACK_SELECT
-from bot.workflow.context import Actor, WorkflowContext
+from bot.workflow.context import SCHEDULER, Actor, WorkflowContext
 from bot.workflow.deadlines import clean_reason, short_title
 from bot.workflow.items import get_item, log_event, log_events
 from bot.workflow.roster import item_chat
@@ -43,7 +43,6 @@ CALLBACK_VERDICT = {"true": "vf_t", "partly": "vf_p", "false": "vf_f"}
 ASK_PURPOSES = ("verify_ask", "verify_remind")
 PROPOSAL_PURPOSE = "verify_proposal"
 PROPOSED_MOST = 8  # key items proposed to the desk at once
-SCHEDULER = Actor(user_id=None, name="scheduler", source="scheduler")
 
 
 # ---------------------------------------------------------------------------- the item's place
