@@ -24,14 +24,13 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from bot.config import Config
 from bot.delivery.forums import may_manage_topics
 from bot.render import Renderer
-from bot.rules.workdays import unknown_days
+from bot.rules.workdays import LOOKAHEAD_DAYS, unknown_years
 from bot.workflow.context import common_word_aliases_of
 from storage.db import Database
 from storage.migrations import current_revision, head_revision, known_revisions
 from storage.urls import redact_url
 
 Status = Literal["ok", "warn", "fail"]
-CALENDAR_HORIZON_DAYS = 30
 TELEGRAM_TIMEOUT = 10.0
 
 
@@ -76,11 +75,11 @@ def check_database(config: Config) -> list[Check]:
 
 def check_calendar(config: Config, today: date) -> list[Check]:
     """Every day of the next 30 is one the installed calendar package or ``[calendar]`` knows."""
-    years = sorted({day.year for day in unknown_days(today, CALENDAR_HORIZON_DAYS, config.calendar)})
+    years = unknown_years(today, config.calendar)
     if years:
         return [_line("fail", "calendar", "doctor.calendar_unknown_plain",
-                      years=", ".join(str(y) for y in years), days=CALENDAR_HORIZON_DAYS)]
-    return [_line("ok", "calendar", "doctor.calendar_ok_plain", days=CALENDAR_HORIZON_DAYS)]
+                      years=", ".join(str(y) for y in years), days=LOOKAHEAD_DAYS)]
+    return [_line("ok", "calendar", "doctor.calendar_ok_plain", days=LOOKAHEAD_DAYS)]
 
 
 def _chats(config: Config) -> Iterable[tuple[str, int]]:

@@ -26,7 +26,7 @@ from bot.delivery.pacing import Pacer
 from bot.delivery.process import DeliveryProcess, make_worker
 from bot.delivery.transport import AiohttpRequest
 from bot.delivery.worker import MAX_IN_FLIGHT, DeliveryWorker
-from bot.rules.workdays import unknown_days
+from bot.rules.workdays import LOOKAHEAD_DAYS, unknown_years
 from bot.web.dashboard import dashboard_routes
 from bot.web.intake import make_app
 from handlers.ordering import PerChatOrder
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 # update; 10 ms lets updates gather into batches (measured: at 100 commands a second p99 194 ms
 # against 2.9 s with no pause) and adds at most 10 ms at quiet times.
 POLL_INTERVAL = 0.01
-CALENDAR_WARNING_DAYS = 30  # as `liuyan doctor` checks
 
 
 def build_application(s: AppContext, *, webhook: bool = False) -> Application:
@@ -163,12 +162,12 @@ class TelegramWebhook:
 
 def warn_unknown_calendar(config: Config, now: datetime) -> None:
     """One warning at start when the next 30 days reach a year the calendar does not know."""
-    days = unknown_days(now.astimezone(config.schedule.tz).date(), CALENDAR_WARNING_DAYS, config.calendar)
-    if days:
-        years = ", ".join(str(y) for y in sorted({d.year for d in days}))
+    unknown = unknown_years(now.astimezone(config.schedule.tz).date(), config.calendar)
+    if unknown:
+        years = ", ".join(str(y) for y in unknown)
         log.warning("calendar: the next %s days reach %s, which neither the installed chinesecalendar nor "
                     "[calendar] knows; deadlines there are provisional (Mon-Fri) until the State Council's "
-                    "days are typed into [calendar] or the package is upgraded", CALENDAR_WARNING_DAYS, years)
+                    "days are typed into [calendar] or the package is upgraded", LOOKAHEAD_DAYS, years)
 
 
 class PollingErrors:

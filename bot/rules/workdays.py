@@ -171,6 +171,16 @@ def unknown_days(today: date, n: int, calendar: WorkCalendar = PACKAGE_CALENDAR)
     return [d for d in days if not calendar.is_known(d)]
 
 
+#: How far ahead start-up and ``liuyan doctor`` look for a year the calendar does not know.
+LOOKAHEAD_DAYS = 30
+
+
+def unknown_years(today: date, calendar: WorkCalendar = PACKAGE_CALENDAR,
+                  n: int = LOOKAHEAD_DAYS) -> list[int]:
+    """The years, in order, that the next ``n`` days reach and the calendar does not know."""
+    return sorted({d.year for d in unknown_days(today, n, calendar)})
+
+
 def is_workday(d: date) -> bool:
     """Whether ``d`` is a working day by the package alone (Mon–Fri guess for unknown years)."""
     return PACKAGE_CALENDAR.is_workday(d)

@@ -21,7 +21,7 @@ from sqlalchemy import event, func
 from sqlmodel import Session, select
 
 from bot.learn import LinearTextModel, message_text, train
-from bot.learn.category import DEFAULT_THRESHOLD, known_category, shipped_model
+from bot.learn.category import classify, known_category, shipped_model
 from bot.workflow.context import WorkflowContext
 from bot.workflow.items import json_list
 from storage.models import Item
@@ -79,7 +79,7 @@ def categorize(wf: WorkflowContext, source: str | None, title: str, body: str) -
     known = known_category(source)
     if known is not None:
         return CategoryFields(known, BY_SOURCE)
-    found = category_model(wf).current().best(message_text(title, body), threshold=DEFAULT_THRESHOLD)
+    found = classify(title, body, model=category_model(wf).current())
     if found is None:
         return CategoryFields(None, None)
     return CategoryFields(found.label, BY_MODEL, found.terms)
