@@ -107,13 +107,9 @@ async def readyz(request: web.Request) -> web.Response:
     if not health.delivery_polled_within(DELIVERY_POLL_STALE_SECONDS):
         missing.append("the delivery worker has not polled the outbox in the last 2 minutes")
     body: dict[str, Any] = {"status": "ready"} if not missing else {"status": "not ready", "not_ready": missing}
-    return web.json_response(body, status=200 if not missing else 503, dumps=_dumps)
+    from bot.web.intake import json_answer
 
-
-def _dumps(obj: Any) -> str:
-    import json
-
-    return json.dumps(obj, ensure_ascii=False)
+    return json_answer(body, status=200 if not missing else 503)
 
 
 def health_routes(app: web.Application) -> None:

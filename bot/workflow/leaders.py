@@ -62,14 +62,14 @@ def alert_sensitive(session: Session, wf: WorkflowContext, item: Item, now: date
     """A sensitive item goes to the leaders and the desk at once, on the priority lane, with a
     button to supervise it."""
     terms = json.loads(item.sensitive_terms or "[]")
+    text = wf.renderer.template(
+        "alert.html.j2", None, item=item, terms=terms,
+        excerpt=mask_personal_numbers(item.body)[:300],
+        region_name=wf.region_name(item.region), category=item.sensitive_category,
+    )
+    buttons = [[Button(wf.renderer.text("button.supervise_plain", None, id=item.id),
+                       f"{CALLBACK_SUPERVISE}:{item.id}")]]
     for chat_id in dict.fromkeys((wf.config.leaders.chat_id, wf.config.desk.chat_id)):
-        text = wf.renderer.template(
-            "alert.html.j2", None, item=item, terms=terms,
-            excerpt=mask_personal_numbers(item.body)[:300],
-            region_name=wf.region_name(item.region), category=item.sensitive_category,
-        )
-        buttons = [[Button(wf.renderer.text("button.supervise_plain", None, id=item.id),
-                           f"{CALLBACK_SUPERVISE}:{item.id}")]]
         enqueue_message(session, chat_id, text, now=now, lane=PRIORITY_LANE, item_id=item.id,
                         purpose="alert", buttons=buttons, dedupe_key=f"alert:{item.id}:{chat_id}")
 
