@@ -26,7 +26,7 @@ CHUNK = 2000
 FORMATS = ("xlsx", "csv")
 EXIT_BAD_INPUT = 2
 
-_COLUMNS = (Item.id, Item.external_id, Item.title, Item.region, Item.category, Item.priority, Item.sensitive,
+_COLUMNS = (Item.id, Item.external_id, Item.title, Item.region, Item.category_label, Item.priority, Item.sensitive,
             Item.status, Item.claimed_by_name, Item.received_at, Item.claimed_at, Item.replied_at,
             Item.deadline, Item.extended_by, Item.supervised, Item.rating, Item.reply)
 
@@ -66,7 +66,7 @@ def ledger_rows(session: Session, wf: WorkflowContext, now: datetime, *, start: 
         for r in rows:
             yield LedgerRow(
                 number=r.id, external_id=r.external_id, title=r.title or "",
-                region=wf.region_name(r.region) or r.region, category=r.category,
+                region=wf.region_name(r.region) or r.region, category=r.category_label,
                 priority=word(f"priority.{r.priority}"), sensitive=bool(r.sensitive),
                 status=word(f"status.{r.status}"), holder=r.claimed_by_name,
                 received_at=r.received_at, claimed_at=r.claimed_at, replied_at=r.replied_at,

@@ -79,7 +79,7 @@ def _row(wf: WorkflowContext, p: PastMessage, now: datetime) -> dict:
         "author": msg.author, "category": msg.category, "kind": msg.kind, "url": msg.url,
         "likes": msg.likes or 0, "dislikes": msg.dislikes or 0, "received_at": received, "created_at": now,
         "history": True,
-        **triage_fields(wf, msg.title or "", msg.body, msg.region, received),
+        **triage_fields(wf, msg.title or "", msg.body, msg.region, received, category=msg.category),
     }
     if p.reply:
         row.update(status=str(Status.REPLIED), reply=p.reply, replied_at=p.replied_at or received)

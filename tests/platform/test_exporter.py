@@ -90,3 +90,30 @@ def test_an_open_item_within_its_deadline_has_no_on_time_mark() -> None:
     assert on_time("claimed", None, now - timedelta(days=1), now) is False
     assert on_time("replied", now, now + timedelta(days=1), now) is True
     assert on_time("closed", now, now - timedelta(days=1), now) is False
+
+
+def test_the_ledgers_category_is_the_one_get_shows(stored: Path, tmp_path: Path, db_url: str) -> None:
+    """类别 is the item's category as the API shows it: the source's, or the classifier's when the
+    source gave none."""
+    from sqlmodel import select
+
+    from bot.web.intake import item_json
+    from storage.models import Item
+
+    s = AppContext.create(make_config(db_url))
+    try:
+        s.db.call(intake, s.workflow, [
+            Incoming("noise", "小区旁边的工地每天夜里施工到凌晨两点，噪音扰民，粉尘污染严重，居民无法休息，"
+                     "请环保部门查处工地夜间违规施工和扬尘污染问题。", title="工地夜间施工噪音和扬尘污染",
+                     region=LANZHOU, received_at=OCT_1)], OCT_1)
+        stored_items = s.db.call(lambda session: list(session.exec(select(Item))))
+        shown = {it.external_id: item_json(s, it)["category"] for it in stored_items}
+    finally:
+        s.db.dispose()
+    assert shown["noise"] is not None  # classified: the source gave no category
+    out = tmp_path / "ledger.csv"
+    assert cli(["export", "--config", str(stored), "--out", str(out)]) == 0
+    rows = list(csv.reader(out.read_bytes().decode("utf-8-sig").splitlines()))
+    header = rows[0]
+    ledger = {r[header.index("外部编号")]: r[header.index("类别")] or None for r in rows[1:]}
+    assert ledger == shown

@@ -216,3 +216,19 @@ def test_progress_bar_on_a_terminal_shows_rate_and_time_left() -> None:
     shown = stream.getvalue()
     assert shown.startswith("\r") and "500/1000 rows" in shown and "rows/s" in shown and "ETA 2 s" in shown
     assert " 50%" in shown
+
+
+def test_a_history_rows_category_is_the_sources_as_for_a_new_one(conf: Path, app: AppContext, tmp_path: Path) -> None:
+    """The platform's own category (一级分类 / ``category``) wins over the classifier, with or
+    without ``--history``: the text below reads like 教育文体, the source says 交通运输."""
+    from bot.web.intake import item_json
+
+    row = {"body": "某学校乱收补课费，家长意见很大。", "category": "交通运输"}
+    (tmp_path / "past.jsonl").write_text(json.dumps({**row, "external_id": "h-1"}, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "new.jsonl").write_text(json.dumps({**row, "external_id": "n-1"}, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+    assert cli(["import", str(tmp_path / "past.jsonl"), "--config", str(conf), "--history"]) == 0
+    assert cli(["import", str(tmp_path / "new.jsonl"), "--config", str(conf)]) == 0
+    stored = items(app)
+    assert item_json(app, stored["h-1"])["category"] == item_json(app, stored["n-1"])["category"] == "交通运输"
