@@ -30,7 +30,8 @@ async def deliver_pending(s: AppContext, timeout: float = 120.0) -> None:
         return
     cfg = s.config.telegram
     async with Bot(cfg.token, base_url=cfg.api_url) as bot:
-        worker = DeliveryWorker(s.db, bot, desk_chat_id=s.config.desk.chat_id, poll_seconds=0.2)
+        worker = DeliveryWorker(s.db, bot, desk_chat_id=s.config.desk.chat_id, poll_seconds=0.2,
+                                forum_probe_seconds=None)  # one pass: no asking the chats about topics
         s.delivery = worker
         await worker.start()
         try:

@@ -105,7 +105,7 @@ class DeliveryWorker:
                  backoff_base: float = 0.5, max_backoff: float = MAX_BACKOFF,
                  probe_seconds: float = BLOCKED_PROBE_SECONDS,
                  coalesce_seconds: float = COALESCE_SECONDS,
-                 forum_probe_seconds: float = FORUM_PROBE_SECONDS,
+                 forum_probe_seconds: float | None = FORUM_PROBE_SECONDS,
                  webhooks: WebhookSender | None = None) -> None:
         self.db = db
         self.bot = bot
@@ -186,6 +186,8 @@ class DeliveryWorker:
             log.warning("delivery: database unavailable at start (%s)", exc)
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="liuyan-delivery")
+        if self.forum_probe_seconds is None:  # a one-shot sender: what it sends has its topics decided
+            return
         # the first items after a start already know which chats have topics (bounded: a slow
         # Telegram must not hold the start; the background probe goes on)
         first = asyncio.create_task(self._probe_forums_once(), name="liuyan-forums-first")
@@ -210,7 +212,7 @@ class DeliveryWorker:
         group that turns topics on later is picked up for the items that come after)."""
         await first
         while not self._stopping:
-            await asyncio.sleep(self.forum_probe_seconds)  # cancelled by stop()
+            await asyncio.sleep(self.forum_probe_seconds or FORUM_PROBE_SECONDS)  # cancelled by stop()
             await self._probe_forums_once()
 
     async def _resume_pacing(self) -> None:
