@@ -190,6 +190,7 @@ def test_example_file_with_every_optional_key_uncommented(tmp_path: Path) -> Non
     assert cfg.triage.sensitivity_threshold is not None
     assert cfg.triage.sensitivity_categories and cfg.triage.sensitivity_categories[0].terms
     assert cfg.calendar.holidays and cfg.calendar.workdays
+    assert cfg.units and cfg.units[0].categories and cfg.claims.lease_hours == 16
     # ... and webhook mode then works.
     cfg = load(tmp_path, enabled.replace('mode = "polling"', 'mode = "webhook"'))
     assert cfg.telegram.mode == "webhook"

@@ -424,6 +424,19 @@ def toml_config(path: Path, *, api_url: str, db_url: str, port: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def flood_timeline(standin: BotApiStandin, killed_at: list[float], started_at: list[float]) -> str:
+    """Where each 429 fell: the chat's sends around it, against the kills and the restarts (stand-in
+    clock, seconds from the first send)."""
+    t0 = standin.sent_log[0].t if standin.sent_log else 0.0
+    lines = [f"kills at {[round(k - t0, 2) for k in killed_at]}, up again at {[round(s - t0, 2) for s in started_at]}"]
+    for at, chat, group_full, overall_full in standin.limited_log:
+        sends = [f"{r.t - t0:.2f}{'(edit)' if r.method.startswith('edit') else ''}"
+                 for r in standin.sent_log if r.chat_id == chat and at - 65 <= r.t <= at]
+        lines.append(f"429 at {at - t0:.2f} in chat {chat} (group window full: {group_full}, overall: {overall_full}); "
+                     f"its {len(sends)} sends in the 65 s before: {sends}")
+    return "\n".join(lines)
+
+
 class Process:
     """``liuyan run --config F`` as a child process."""
 
@@ -496,14 +509,18 @@ async def test_kill_9_at_the_flood_limit_loses_nothing_repeats_only_what_was_in_
             async with http.post(f"http://127.0.0.1:{port}/api/v1/messages", json=batch,
                                  headers={"Authorization": "Bearer kill-token"}) as resp:
                 assert resp.status == 201, await resp.text()
-        kills = []
+        kills: list[int] = []
+        killed_at: list[float] = []
+        started_at: list[float] = []
         # mid-burst; then once the 兰州 group's first minute is over and its window reopens
         for reached in (lambda: group(LANZHOU_CHAT) >= 8, lambda: group(LANZHOU_CHAT) >= 21):
             await standin.wait_for(lambda st, reached=reached: reached(), timeout=120)
             proc.kill()
+            killed_at.append(standin.clock())
             kills.append(bot_messages())
             in_flight += db.call(lambda s: list(s.exec(select(Outbox).where(Outbox.status == "sending"))))
             await proc.start()
+            started_at.append(standin.clock())
         expected = db.call(lambda s: len(s.exec(select(Outbox.id)).all()))
         await standin.wait_for(lambda st: bot_messages() >= expected, timeout=120)
         deadline = time.monotonic() + 30
@@ -517,7 +534,8 @@ async def test_kill_9_at_the_flood_limit_loses_nothing_repeats_only_what_was_in_
         await standin.stop()
 
     assert kills[0] < len(rows) and kills[1] < len(rows), "the kills must fall mid-delivery"
-    assert standin.stats["429"] == 0, "a restarted process overran Telegram's flood limits"
+    assert standin.stats["429"] == 0, (
+        "a restarted process overran Telegram's flood limits: " + flood_timeline(standin, killed_at, started_at))
     flight_ids = {r.id for r in in_flight}
     # lost: a row whose message Telegram does not have
     lost = [r.id for r in rows if r.status != "sent" or r.message_id is None

@@ -47,6 +47,8 @@ class World:
         self.privacy_mode = privacy_mode
         self.stats: Counter[str] = Counter()
         self.sent_log: list[SentRecord] = []
+        # every flood answer given: (stand-in clock, chat id, the group's window was full, the overall one was)
+        self.limited_log: list[tuple[float, int, bool, bool]] = []
 
         self._chats: dict[int, ChatInfo] = {}
         self._users: dict[int, dict[str, Any]] = {}

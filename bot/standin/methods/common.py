@@ -230,6 +230,8 @@ def rate_check(api: BotApiStandin, chat: ChatInfo, *, send: bool) -> None:
     if wait > 0:
         seconds = retry_after_seconds(wait)
         api.stats["429_limit"] += 1
+        group_full = chat_key is not None and api.limiter.check(chat_key, global_=False) > 0
+        api.limited_log.append((api.clock(), chat.id, group_full, send and not group_full))
         raise ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
 
 
