@@ -127,7 +127,6 @@ async def test_claim_with_the_button_reply_see_the_card_change_and_open_the_dash
     await expect(mine.locator("a.tg-command", has_text="/reply")).to_be_visible()
     await page.screenshot(path=str(shots / "desktop-2-replied.png"))
 
-    pytest.importorskip("bot.reports.figures", reason="the figures of issue 5 are not in this tree")
     async with context.expect_page() as opened:
         await page.click("#dashboard-link")
     board = await opened.value

@@ -372,7 +372,6 @@ async def test_files_the_bot_sends_open_from_the_page_without_running_anything(
 
 async def test_dashboard_on_the_intake_server_needs_the_token_and_shows_live_figures(box: DemoSandbox) -> None:
     """Mounted the way a real deployment mounts it: on the intake API's app, behind the API token."""
-    pytest.importorskip("bot.reports.figures", reason="the figures of issue 5 are not in this tree")
     from bot.web.dashboard import dashboard_routes
     from bot.web.intake import make_app
 
