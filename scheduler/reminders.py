@@ -38,7 +38,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -67,7 +67,7 @@ from bot.workflow.deadlines import (
     mentionable,
     responsible_supervisors,
 )
-from bot.workflow.items import log_events
+from bot.workflow.items import log_events, utc_stamp
 from bot.workflow.roster import region_chat
 from storage.models import Event, Item, live_items
 from storage.reminders import ReminderSent
@@ -153,7 +153,7 @@ def _due_for(wf: WorkflowContext, item: Any, now: datetime, keys: set[str], last
     cfg = wf.config
     deadline = item.deadline
     assert deadline is not None and item.id is not None
-    stamp = _stamp(deadline)
+    stamp = utc_stamp(deadline)
     audience = f"region:{item.region}" if item.region else DESK
     out: list[Due] = []
 
@@ -187,7 +187,7 @@ def _due_for(wf: WorkflowContext, item: Any, now: datetime, keys: set[str], last
     if item.status in (Status.NEW, Status.UNROUTED):
         base = max(item.received_at, routed_at) if routed_at else item.received_at
         at = base + timedelta(minutes=cfg.reminders.unclaimed_after_minutes)
-        key = f"{item.id}:unclaimed@{_stamp(base)}"
+        key = f"{item.id}:unclaimed@{utc_stamp(base)}"
         if at <= now and key not in keys:
             out.append(Due(item, "unclaimed", "unclaimed", key, at, audience, item_chat, show=not unsaid))
     return out
@@ -199,10 +199,6 @@ def _ladder(received_at: datetime, deadline: datetime, claimed: bool, points: tu
     """The item's rungs; cached because every pass asks again for the same open items."""
     return tuple(reminder_points(received_at, deadline, claimed, list(points), tz, hours))
 
-
-def _stamp(at: datetime) -> str:
-    """A compact, timezone-free name of an instant for keys: 20261010T100000Z."""
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _history(session: Session, open_: list[str], now: datetime, tz: ZoneInfo) -> tuple[dict[int, set[str]], dict[int, datetime]]:

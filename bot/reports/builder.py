@@ -18,6 +18,7 @@ Titles shown in reports are masked like group cards (the leaders' chat is a grou
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -200,10 +201,8 @@ def build_report(session: Session, config: Config, period: Period, now: datetime
     if period.kind != WEEKLY:
         return report
     hot, keys = _hot_and_key(session, period, names)
-    return Report(period=period, now=now, figures=figures, ranking=report.ranking, hot_issues=hot,
-                  key_items=keys, overdue=overdue, overdue_total=report.overdue_total,
-                  sensitive_total=report.sensitive_total,
-                  categories=category_counts(session, period.start, period.end), extra=extra)
+    return dataclasses.replace(report, hot_issues=hot, key_items=keys,
+                               categories=category_counts(session, period.start, period.end))
 
 
 def _overdue(session: Session, names: dict[str, str], now: datetime) -> tuple[tuple[OverdueEntry, ...], int]:

@@ -104,15 +104,10 @@ def _press_supervise(session: Session, wf: WorkflowContext, item_id: int, actor:
     """Only the alert (or card) about this very item, sent in this chat, carries this button."""
     sent = session.exec(select(Outbox).where(
         Outbox.chat_id == chat_id, Outbox.message_id == message_id, Outbox.item_id == item_id)).first()
-    if sent is None and card_at(session, chat_id, message_id) is None:
-        # a press within moments of the alert's delivery, before its message id is recorded
-        in_flight = session.exec(select(Outbox).where(
-            Outbox.chat_id == chat_id, Outbox.item_id == item_id, Outbox.purpose == "alert",
-            or_(Outbox.message_id.is_(None), Outbox.message_id == message_id))).first()  # type: ignore[union-attr]
-        other = session.exec(select(Outbox).where(
-            Outbox.chat_id == chat_id, Outbox.message_id == message_id)).first()
-        if in_flight is None or (other is not None and other.item_id != item_id):
-            raise Refusal("stale_button")
+    # (or a press within moments of the alert's delivery, before its message id is recorded)
+    if (sent is None and card_at(session, chat_id, message_id) is None
+            and not _is_message_about(session, item_id, chat_id, message_id, ("alert",))):
+        raise Refusal("stale_button")
     supervise(session, wf, item_id, actor, now, confirm=False)
     return wf.renderer.text("ok.popup_supervised_plain", wf.lang_for(actor), id=item_id)
 

@@ -68,6 +68,11 @@ def _target_and_category(wf: WorkflowContext, item: Item) -> dict[str, Any]:
     return {"is_unit": wf.is_unit(item.region), "category": item.category_label, "category_terms": terms}
 
 
+def card_lane(item: Item) -> int:
+    """Urgent and sensitive items' cards go ahead of routine ones."""
+    return PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
+
+
 def post_cards(session: Session, wf: WorkflowContext, items: Sequence[Item], now: datetime) -> None:
     """Queue the cards of new items: their region's chat, or the desk for the unrouted."""
     chats = dict(session.execute(select(Region.code, Region.chat_id)).all())
@@ -78,8 +83,7 @@ def post_cards(session: Session, wf: WorkflowContext, items: Sequence[Item], now
             item.released_from = None
             session.add(item)
         text, buttons = render_card(wf, item)
-        lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
-        cards.append((item, chat_id, text, buttons, lane))
+        cards.append((item, chat_id, text, buttons, card_lane(item)))
     enqueue_cards(session, cards, now=now, topics=open_topics(session, wf, cards, now))
 
 

@@ -12,7 +12,7 @@ actually solved (``[followup] after_days``; without the section nothing is asked
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, update
@@ -24,7 +24,7 @@ from bot.rules.states import ANSWERED_STATUSES, Refusal, Role
 from bot.workflow.answers import say
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.deadlines import clean_reason, short_title
-from bot.workflow.items import get_item, log_event
+from bot.workflow.items import get_item, log_event, utc_stamp
 from bot.workflow.verification import SCHEDULER, place_chat
 from storage.models import Item
 
@@ -97,7 +97,7 @@ def sweep_followups(session: Session, wf: WorkflowContext, now: datetime, report
         holder = {"id": item.claimed_by, "name": item.claimed_by_name} if item.claimed_by else None
         text = wf.renderer.text("followup.ask", None, id=item.id, title=short_title(item), holder=holder,
                                 replied_at=item.replied_at, again=item.followup == ONGOING)
-        stamp = item.followup_due.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = utc_stamp(item.followup_due)
         enqueue_message(session, place_chat(session, wf, item), text, now=now, buttons=answer_buttons(wf, item_id or 0),
                         lane=ROUTINE_LANE, item_id=item_id, purpose=ASK_PURPOSE,
                         dedupe_key=f"followup:{item_id}:{stamp}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -57,6 +57,11 @@ def _when(wf: WorkflowContext, at: datetime | None, now: datetime | None) -> str
     if now is not None and local.date() == now.astimezone(wf.tz).date():
         return local.strftime("%H:%M")
     return local.strftime("%m-%d %H:%M")
+
+
+def utc_stamp(at: datetime) -> str:
+    """A compact, timezone-free name of an instant for dedupe keys: 20261010T100000Z."""
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def log_event(session: Session, item: Item | None, action: str, actor: Actor, now: datetime,

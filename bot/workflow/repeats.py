@@ -33,14 +33,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.delivery.outbox import PRIORITY_LANE, ROUTINE_LANE
 from bot.reports.hot_issues import (
     SHINGLE_WEIGHT,
     TITLE_WEIGHT,
     body_shingles,
     title_shingles,
 )
-from bot.rules.deadlines import Priority
 from bot.rules.states import Status
 from bot.workflow.context import Actor, WorkflowContext
 from bot.workflow.items import log_events
@@ -128,9 +126,7 @@ def note_issue_group(session: Session, wf: WorkflowContext, ids: Sequence[int], 
                      now: datetime) -> None:
     """Record that the items ``ids`` are one issue reported by ``people`` people, and edit the cards
     of those whose count changed."""
-    from bot.workflow.cards import (
-        refresh_cards,  # cards import this module's neighbours
-    )
+    from bot.workflow.cards import card_lane, refresh_cards  # lazily: cards import this module's neighbours
 
     changed = list(session.exec(select(Item).where(Item.id.in_(ids), Item.issue_group_size != people)))  # type: ignore[union-attr]
     if not changed:
@@ -138,5 +134,4 @@ def note_issue_group(session: Session, wf: WorkflowContext, ids: Sequence[int], 
     for item in changed:
         item.issue_group_size = people
         session.add(item)
-        lane = PRIORITY_LANE if item.priority == Priority.URGENT or item.sensitive else ROUTINE_LANE
-        refresh_cards(session, wf, item, now, lane=lane)
+        refresh_cards(session, wf, item, now, lane=card_lane(item))

@@ -17,7 +17,7 @@ Who acts for an item's place, and where its chat is, are asked of :func:`check_p
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -32,7 +32,7 @@ from bot.workflow.answers import say
 from bot.workflow.cards import CALLBACK_SELECT
 from bot.workflow.context import SCHEDULER, Actor, WorkflowContext
 from bot.workflow.deadlines import clean_reason, short_title
-from bot.workflow.items import get_item, log_event, log_events
+from bot.workflow.items import get_item, log_event, log_events, utc_stamp
 from bot.workflow.roster import item_chat
 from storage.models import Item, Meta, Outbox, Selection
 
@@ -87,9 +87,6 @@ def verdict_buttons(wf: WorkflowContext, item_id: int) -> list[list[Button]]:
     return [[Button(wf.renderer.text(f"button.verify_{verdict}_plain", None, id=item_id), f"{data}:{item_id}")
              for verdict, data in CALLBACK_VERDICT.items()]]
 
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 # ---------------------------------------------------------------------------- steps
@@ -207,7 +204,7 @@ def _propose(session: Session, wf: WorkflowContext, now: datetime, report: Sweep
     due = last_weekly_before(round_due, v.due_day, v.due_time, wf.tz)
     if not due - timedelta(hours=v.propose_before_hours) <= now < due:
         return
-    key = f"verify-propose:{_stamp(round_due)}"
+    key = f"verify-propose:{utc_stamp(round_due)}"
     # considered once per round, also when there is nothing to propose: finding the key items
     # clusters the week's messages, too much to repeat at every sweep
     if session.get(Meta, key) is not None:
