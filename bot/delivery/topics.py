@@ -15,6 +15,7 @@ names and when a topic opens or closes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
@@ -77,7 +78,16 @@ def open_topic(session: Session, item_id: int, chat_id: int, name: str, now: dat
 
 
 def active_topics(session: Session, item_id: int) -> list[Topic]:
-    return list(session.exec(select(Topic).where(Topic.item_id == item_id, Topic.active == True)))  # noqa: E712
+    return active_topics_of(session, [item_id]).get(item_id, [])
+
+
+def active_topics_of(session: Session, item_ids: Sequence[int]) -> dict[int, list[Topic]]:
+    """The live topics of many items, in one query: item id → its topics."""
+    found: dict[int, list[Topic]] = {}
+    if item_ids:
+        for topic in session.exec(select(Topic).where(Topic.item_id.in_(item_ids), Topic.active == True)):  # type: ignore[attr-defined]  # noqa: E712
+            found.setdefault(topic.item_id, []).append(topic)
+    return found
 
 
 def topic_in(session: Session, item_id: int, chat_id: int) -> Topic | None:

@@ -55,9 +55,11 @@ def open_topics(session: Session, wf: WorkflowContext, cards: Sequence[tuple[Ite
     another chat (it was re-routed) says where it went and is closed."""
     forum: dict[int, bool] = {}
     opened: dict[int, Topic] = {}
+    live = outbox_topics.active_topics_of(session, [item.id for item, *_ in cards if item.id is not None])
     for item, chat_id, _text, _buttons, lane in cards:
         assert item.id is not None
-        for old in outbox_topics.active_topics(session, item.id):
+        mine = live.get(item.id, [])
+        for old in mine:
             if old.chat_id != chat_id:
                 target = wf.region_name(item.region) or item.region or ""
                 name = _cut(wf.renderer.text("topics.moved_plain", None, id=item.id, target=target,
@@ -65,7 +67,7 @@ def open_topics(session: Session, wf: WorkflowContext, cards: Sequence[tuple[Ite
                 outbox_topics.retire_topic(session, old, name, now, ROUTINE_LANE)
         if chat_id not in forum:
             forum[chat_id] = outbox_topics.may_open_topics(session, chat_id)
-        if forum[chat_id] and outbox_topics.topic_in(session, item.id, chat_id) is None:
+        if forum[chat_id] and not any(t.chat_id == chat_id for t in mine):
             opened[item.id] = outbox_topics.open_topic(session, item.id, chat_id, topic_name(wf, item), now, lane)
     return opened
 
