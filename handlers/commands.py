@@ -38,7 +38,7 @@ async def claim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     async def step(s: AppContext, actor: Actor) -> None:
         topic_item_id = await item_of_topic(s, update.effective_message)
         if topic_item_id is not None:
-            item_id, _ = await numbered(s, actor, update, "usage.claim")
+            item_id, _ = await numbered(s, actor, update, "usage.claim", topic_item_id=topic_item_id)
             await s.act(claims.claim, s.workflow, item_id, actor, s.now())
             return
         item_id, _ = await plain_numbered(s, actor, update, "usage.claim", rest="none")

@@ -50,12 +50,15 @@ async def item_of_topic(s: AppContext, message: Message | None) -> int | None:
     return topic.item_id if topic is not None else None
 
 
-async def numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> tuple[int | None, str]:
+async def numbered(s: AppContext, actor: Actor, update: Update, usage: str, *,
+                   topic_item_id: int | None = None) -> tuple[int | None, str]:
     """``/command N rest``, or inside an item's topic ``/command [N] rest``: the item and the rest
-    (None after answering with the usage). In a topic a number naming another item is refused."""
+    (None after answering with the usage). In a topic a number naming another item is refused.
+    ``topic_item_id``: the topic's item when the caller has looked it up already."""
     rest = command_rest(update.effective_message.text)
     item_id, after, first = split_number(rest)
-    topic_item_id = await item_of_topic(s, update.effective_message)
+    if topic_item_id is None:
+        topic_item_id = await item_of_topic(s, update.effective_message)
     if topic_item_id is not None:
         if item_id is None:
             return topic_item_id, rest.strip()
@@ -68,8 +71,9 @@ async def numbered(s: AppContext, actor: Actor, update: Update, usage: str) -> t
 async def the_item(s: AppContext, actor: Actor, update: Update, usage: str) -> int | None:
     """``/command N`` (nothing else), or ``/command`` in the item's topic: the item, or None after
     answering with the usage."""
-    if await item_of_topic(s, update.effective_message) is not None:
-        item_id, _ = await numbered(s, actor, update, usage)
+    topic_item_id = await item_of_topic(s, update.effective_message)
+    if topic_item_id is not None:
+        item_id, _ = await numbered(s, actor, update, usage, topic_item_id=topic_item_id)
         return item_id
     rest = command_rest(update.effective_message.text).strip()
     item_id = parse_number(rest) if rest else None
