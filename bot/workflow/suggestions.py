@@ -50,6 +50,7 @@ RETRAIN_AFTER_INTAKE = 300.0
 MAX_EXAMPLES = 20_000
 #: Suggestions below this score are not shown (noise, not a lead).
 MIN_SCORE = 0.05
+SHOWN_KEPT = 10_000  # items whose shown suggestions are kept until the next model
 #: ``route_reason`` of an item routed by the model itself: never a training example, or the model
 #: would learn its own mistakes.
 REASON_LEARNED = "learned"
@@ -108,6 +109,10 @@ class RoutingLearner:
         self._thread: threading.Thread | None = None
         self._executor: Executor | None = None
         self._db: Any = None
+        # item id -> (the model that scored it, its suggestions): GET and every feed page show an
+        # unrouted item's suggestions, which only a new model changes
+        self._shown: dict[int, tuple[LinearTextModel, tuple[Suggestion, ...]]] = {}
+        self._shown_lock = threading.Lock()
 
     # -- suggesting -----------------------------------------------------------------------------
 
@@ -117,9 +122,28 @@ class RoutingLearner:
         model = self.model
         if model is None:
             return ()
+        return self._suggest(model, title, body, k, explain)
+
+    def _suggest(self, model: LinearTextModel, title: str, body: str, k: int, explain: int) -> tuple[Suggestion, ...]:
         found = model.suggest(routing_text(title, body), k, min_score=MIN_SCORE, explain=explain)
         # (a region removed from the config since the model was trained is not suggested)
         return tuple(s for s in found if s.label in self.targets)
+
+    def shown(self, item: Item) -> tuple[Suggestion, ...]:
+        """The current model's suggestions for a stored item, as the API shows them (no words),
+        scored once per model and item."""
+        model = self.model
+        if model is None or item.id is None:
+            return ()
+        hit = self._shown.get(item.id)
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        found = self._suggest(model, item.title or "", item.body or "", 3, 0)
+        with self._shown_lock:  # the API's threads share it
+            if len(self._shown) >= SHOWN_KEPT:
+                self._shown.pop(next(iter(self._shown)))
+            self._shown[item.id] = (model, found)
+        return found
 
     # -- training ---------------------------------------------------------------------------------
 
@@ -267,8 +291,7 @@ def judgement_json(wf: Any, item: Item) -> dict[str, Any]:
     ``routed_by`` (``reason``: explicit, text, manual, suggestion or learned; ``terms``: the place
     names matched, or the learned words) and ``suggestions`` (for an item still unrouted, the
     current model's; ``[]`` once routed)."""
-    found = (wf.learner.suggest(item.title or "", item.body or "", explain=0)
-             if item.region is None else ())
+    found = wf.learner.shown(item) if item.region is None else ()
     return {
         "priority_terms": _json_terms(item.priority_terms),
         "routed_by": ({"reason": item.route_reason, "terms": _json_terms(item.route_terms)}
