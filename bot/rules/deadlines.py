@@ -205,21 +205,14 @@ def apply_supervision(due: datetime, supervised_at: datetime | None, factor: flo
     if not 0 < factor <= 1:
         raise ValueError(f"supervised factor must be in (0, 1], got {factor}")
     zone = tz or due.tzinfo
-    segments = _working_segments(supervised_at, due, zone, hours)  # type: ignore[arg-type]
-    total = sum((e - s for s, e in segments), timedelta())
-    if total <= timedelta():
+    found = _share_of_office_time(_working_segments(supervised_at, due, zone, hours), factor)  # type: ignore[arg-type]
+    if found is None:
         return due
-    target = total * factor
-    elapsed = timedelta()
-    for s, e in segments:
-        if elapsed + (e - s) >= target:
-            point = s + (target - elapsed)
-            whole = point.replace(second=0, microsecond=0)
-            if whole < point:
-                whole += timedelta(minutes=1)
-            return min(whole, e).astimezone(due.tzinfo)
-        elapsed += e - s
-    return due  # pragma: no cover - rounding guard
+    point, segment_end = found
+    whole = point.replace(second=0, microsecond=0)
+    if whole < point:
+        whole += timedelta(minutes=1)
+    return min(whole, segment_end).astimezone(due.tzinfo)
 
 
 def due_soon_until(now: datetime, tz: ZoneInfo, hours: OfficeHours = OfficeHours()) -> datetime:
@@ -354,18 +347,26 @@ def _fraction_point(
     the wall-clock fraction.
     """
     start, end = received_at.astimezone(_UTC), deadline.astimezone(_UTC)
-    segments = _working_segments(start, end, tz, hours)
+    found = _share_of_office_time(_working_segments(start, end, tz, hours), percent / 100)
+    if found is None:
+        return (start + (end - start) * percent / 100).astimezone(tz)
+    return found[0].astimezone(tz)
+
+
+def _share_of_office_time(segments: list[tuple[datetime, datetime]],
+                          share: float) -> tuple[datetime, datetime] | None:
+    """The instant when ``share`` of the office time in ``segments`` has elapsed, with the end of
+    the segment it falls in; None when the segments hold no office time."""
     total = sum((e - s for s, e in segments), timedelta())
     if total <= timedelta():
-        return (start + (end - start) * percent / 100).astimezone(tz)
-    target = total * percent / 100
+        return None
+    target = total * share
     elapsed = timedelta()
     for s, e in segments:
-        length = e - s
-        if elapsed + length >= target:
-            return (s + (target - elapsed)).astimezone(tz)
-        elapsed += length
-    return end.astimezone(tz)  # pragma: no cover - rounding guard
+        if elapsed + (e - s) >= target:
+            return s + (target - elapsed), e
+        elapsed += e - s
+    return segments[-1][1], segments[-1][1]  # pragma: no cover - rounding guard
 
 
 def reminder_points(
