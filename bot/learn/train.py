@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -152,7 +152,3 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     found = optimize.minimize_scalar(nll, bounds=(-4.0, 4.0), method="bounded")
     return float(np.exp(found.x))
 
-
-def texts_and_labels(examples: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    """Split pairs into two lists (what the benchmarks feed other implementations)."""
-    return [t for t, _ in examples], [lab for _, lab in examples]

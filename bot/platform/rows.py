@@ -46,7 +46,6 @@ class ImportRow:
     number: int
     fields: dict[str, Any]
     message: Incoming
-    dislikes: int = 0
     reply: str | None = None
     replied_at: datetime | None = None
 
@@ -132,7 +131,7 @@ def convert_row(raw: RawRow, tz: ZoneInfo) -> ImportRow | RowError:
         return RowError(raw.number, f"{label(exc.field)}: {exc.reason}" if exc.field else exc.reason)
     except _Invalid as exc:
         return RowError(raw.number, str(exc))
-    return ImportRow(raw.number, fields, message, message.dislikes, reply, replied_at)
+    return ImportRow(raw.number, fields, message, reply, replied_at)
 
 
 def _fields(values: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:

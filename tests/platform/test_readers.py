@@ -53,8 +53,8 @@ def test_xlsx_real_dates_numeric_ids_and_headers_found_anywhere(tmp_path: Path) 
     assert first.message.body == a["body"] and first.message.title == a["title"]
     assert first.message.received_at == datetime(2019, 4, 25, 9, 32, 9, tzinfo=TZ)
     assert second.message.received_at == datetime(2019, 4, 25, 9, 32, 9, tzinfo=TZ)
-    assert (first.message.likes, first.dislikes) == (3, 1)
-    assert (second.message.likes, second.dislikes) == (0, 0)
+    assert (first.message.likes, first.message.dislikes) == (3, 1)
+    assert (second.message.likes, second.message.dislikes) == (0, 0)
     assert second.message.url == "http://example.org/2550"
     assert unknown == ["备注"]
 
@@ -90,7 +90,7 @@ def test_utf8_bom_csv_with_api_field_names_and_offsets(tmp_path: Path) -> None:
     (row,) = good
     assert row.message.external_id == a["external_id"]  # the BOM is not part of the first header
     assert row.message.received_at == datetime(2019, 4, 25, 17, 32, 9, tzinfo=TZ)
-    assert row.dislikes == 5
+    assert row.message.dislikes == 5
     assert row.reply == "已转相关部门办理。"
     assert row.replied_at == datetime(2019, 5, 6, 10, 0, tzinfo=TZ)
     assert "reply" not in {"external_id", *vars(row.message)}  # the reply is not part of the message
