@@ -37,7 +37,7 @@ Routing rule (``RegionDirectory.route``)
      省/市/州/盟/地区/县/区/旗, the qualified name in 镇/乡/街道/办事处/苏木/村/社区; an umbrella
      region never qualifies (the umbrella rule below already defers to the specific region).
    * *Common-word aliases:* an alias that is also an everyday word ("安宁" in "不得安宁", "合作",
-     "幸福"; the list is ``common_words.toml``, see :func:`common_word_aliases`) is configured in
+     "幸福"; the list is ``data/common_words.toml``, see :func:`common_word_aliases`) is configured in
      ``RegionRef.common_aliases`` when it is wanted anyway, and counts only where the text marks it
      as a place: directly followed by a place suffix (区/县/市/镇/乡/村/街道/社区/小区/片区/一带/
      境内/辖区/地区; ``place_suffixes``) or directly preceded by another name of the same region
@@ -73,13 +73,12 @@ the config are what would route more.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from bot.rules.matcher import Match, TermMatcher, fold_ascii, longest_non_overlapping
+from bot.rules.wordlists import builtin, words
 
 REASON_EXPLICIT = "explicit"
 REASON_TEXT = "text"
@@ -133,16 +132,14 @@ DEFAULT_PLACE_SUFFIXES: tuple[str, ...] = (
     "区", "县", "市", "镇", "乡", "村", "街道", "社区", "小区", "片区", "一带", "境内", "辖区", "地区",
 )
 
-COMMON_WORDS_FILE = Path(__file__).resolve().with_name("common_words.toml")
 
 _WHITESPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
-    """Place names that are also everyday words (``common_words.toml``)."""
-    with COMMON_WORDS_FILE.open("rb") as fh:
-        return frozenset(w.strip() for w in tomllib.load(fh)["words"] if w.strip())
+    """Place names that are also everyday words (``data/common_words.toml``)."""
+    return frozenset(w.strip() for w in words(builtin("common_words.toml"), "words") if w.strip())
 
 
 def common_word_aliases(names: Iterable[str]) -> tuple[str, ...]:

@@ -20,9 +20,10 @@ __all__ = ["builtin", "words"]
 
 
 @cache
-def builtin() -> Mapping[str, Any]:
-    """The parsed built-in file (read once; the package ships it next to this module)."""
-    text = files("bot.rules").joinpath("data", "triage.toml").read_text(encoding="utf-8")
+def builtin(name: str = "triage.toml") -> Mapping[str, Any]:
+    """A parsed built-in data file (read once; the package ships ``data/`` next to this module):
+    the triage lists, or ``common_words.toml`` (place names that are also everyday words)."""
+    text = files("bot.rules").joinpath("data", name).read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
